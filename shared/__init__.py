@@ -1,0 +1,1 @@
+"""The library behind the three labs: data, models, Hub I/O, training helpers and plots."""

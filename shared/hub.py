@@ -1,0 +1,218 @@
+"""One way to find, save and push every artifact, for training and apps alike.
+
+A model *source* is a local folder or a Hub repo id (``org/name`` or ``org/name@revision``).
+`resolve_source` turns either into a local folder; `locate_model` applies the apps' lookup
+order (env var, then ``artifacts/<app>/``, then the default Hub repo). Saving writes
+``config.json``, ``metrics.json`` and a model card next to the weights, and `push_folder`
+uploads that exact folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import (
+    EvalResult,
+    HfApi,
+    ModelCard,
+    ModelCardData,
+    constants,
+    snapshot_download,
+)
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+DEFAULT_HUB_ORG = "dl-labs-demo"  # placeholder org; set HUB_ORG to publish under your own
+# Each app's default model repo, under $HUB_ORG. Training pushes there; Spaces preload it.
+REPO_NAMES = {"anomaly": "anomaly-autoencoder", "cbow": "cbow-word2vec", "transfer": "transfer-cnn"}
+# The Hub's own rule: names of letters, digits, "-", "_" and "." up to 96 characters.
+_REPO_ID = re.compile(
+    r"^(?P<repo>[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?:@(?P<rev>[\w./-]{1,200}))?$"
+)
+
+
+class ModelSourceError(ValueError):
+    """A model source that cannot be used. The message is written for the person who gave it."""
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """Where an app's model came from: a folder, or a message saying why there is none."""
+
+    folder: Path | None
+    source: str
+    error: str | None = None
+
+
+def resolve_source(source: str | os.PathLike, required: Sequence[str] = ("config.json",)) -> Path:
+    """Return a local folder for `source`, downloading (or reading the HF cache) for a repo id."""
+    text = str(source).strip()
+    if not text:
+        raise ModelSourceError("The model source is empty: give a folder or a Hub repo id.")
+    if ".." in re.split(r"[\\/@]", text):
+        raise ModelSourceError(f"Model source {text!r} contains '..'; give a plain path or id.")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        folder = path.resolve()
+    elif path.exists():
+        raise ModelSourceError(f"Model source {text!r} is a file; give the folder that holds it.")
+    elif match := _REPO_ID.match(text):
+        folder = Path(_download(match["repo"], match["rev"]))
+    elif text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise ModelSourceError(f"Model folder {text!r} does not exist.")
+    else:
+        raise ModelSourceError(
+            f"{text!r} is neither an existing folder nor a Hub repo id like 'org/name'."
+        )
+    missing = [name for name in required if not (folder / name).is_file()]
+    if missing:
+        present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+        raise ModelSourceError(
+            f"Model folder {text!r} is missing {', '.join(missing)} (it holds: {present})."
+        )
+    return folder
+
+
+def _download(repo_id: str, revision: str | None) -> str:
+    where = f"{repo_id}@{revision}" if revision else repo_id
+    try:
+        return snapshot_download(repo_id, revision=revision)
+    except (OfflineModeIsEnabled, LocalEntryNotFoundError) as err:
+        if constants.HF_HUB_OFFLINE:
+            raise ModelSourceError(
+                f"HF_HUB_OFFLINE is set and there is no cached copy of {where!r}. "
+                "Train a model locally instead (see `make train`), or go online once."
+            ) from err
+        raise ModelSourceError(
+            f"Could not reach the Hugging Face Hub for {where!r} and no cached copy exists. "
+            "Check your connection, or train a model locally (see `make train`)."
+        ) from err
+    except RepositoryNotFoundError as err:
+        raise ModelSourceError(f"Hub repo {repo_id!r} does not exist or is private.") from err
+    except RevisionNotFoundError as err:
+        raise ModelSourceError(f"Hub repo {repo_id!r} has no revision {revision!r}.") from err
+    except HfHubHTTPError as err:
+        raise ModelSourceError(f"The Hub refused {where!r}: {err}") from err
+
+
+def artifacts_dir() -> Path:
+    """Where local training writes models: ``$ARTIFACTS_DIR`` or ``./artifacts``."""
+    return Path(os.environ.get("ARTIFACTS_DIR", "artifacts")).resolve()
+
+
+def default_repo(app: str) -> str:
+    return f"{os.environ.get('HUB_ORG', DEFAULT_HUB_ORG)}/{REPO_NAMES[app]}"
+
+
+def locate_model(app: str, required: Sequence[str] = ("config.json",)) -> ModelLocation:
+    """Find an app's model: ``$<APP>_MODEL``, then ``artifacts/<app>/``, then the default repo."""
+    env_var = f"{app.upper()}_MODEL"
+    local = artifacts_dir() / app
+    if env := os.environ.get(env_var, "").strip():
+        source, label = env, f"${env_var} ({env})"
+    elif local.is_dir():
+        source = label = str(local)
+    else:
+        source = label = default_repo(app)
+    try:
+        return ModelLocation(resolve_source(source, required), label)
+    except ModelSourceError as err:
+        hint = (
+            f"No {app} model loaded from {label}: {err} "
+            f"Train one with `python -m training.{app}` (or `make train`), "
+            f"or set {env_var} to a model folder or Hub repo id."
+        )
+        return ModelLocation(None, label, hint)
+
+
+def save_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_model_card(
+    folder: Path,
+    *,
+    title: str,
+    summary: str,
+    library_name: str,
+    tags: Sequence[str],
+    datasets: Sequence[str],
+    eval_results: Sequence[EvalResult],
+    command: str,
+    usage: str,
+    pipeline_tag: str | None = None,
+    extra: str = "",
+) -> ModelCard:
+    """Write ``README.md``: metadata with `model-index` results, then a human-readable page."""
+    data = ModelCardData(
+        model_name=title,
+        library_name=library_name,
+        tags=list(tags),
+        datasets=list(datasets),
+        eval_results=list(eval_results),
+        pipeline_tag=pipeline_tag,
+        license="mit",
+    )
+    rows = "\n".join(
+        f"| {r.dataset_name} | {r.metric_name or r.metric_type} | {r.metric_value:.4g} |"
+        for r in eval_results
+    )
+    body = f"""
+# {title}
+
+{summary}
+
+## Results
+
+| dataset | metric | value |
+|---|---|---|
+{rows}
+
+## Use
+
+```python
+{usage.strip()}
+```
+
+## Training
+
+```bash
+{command}
+```
+
+The resolved training configuration is in `config.json`, every metric in `metrics.json`.
+{extra}"""
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+    card.save(Path(folder) / "README.md")
+    return card
+
+
+def push_folder(folder: Path, repo_id: str, repo_type: str = "model", message: str = "") -> str:
+    """Create `repo_id` if needed and upload `folder` as it is; return the repo URL."""
+    if not _REPO_ID.match(repo_id) or "@" in repo_id:
+        raise ModelSourceError(f"{repo_id!r} is not a Hub repo id like 'org/name'.")
+    api = HfApi()
+    sdk = "gradio" if repo_type == "space" else None
+    url = api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, space_sdk=sdk)
+    api.upload_folder(
+        repo_id=repo_id,
+        folder_path=str(folder),
+        repo_type=repo_type,
+        commit_message=message or f"Upload {Path(folder).name}",
+    )
+    return str(url)

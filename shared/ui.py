@@ -1,0 +1,70 @@
+"""What the three Gradio apps share: input errors, limits, and how they are launched."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+
+import gradio as gr
+
+log = logging.getLogger("dl_labs")
+
+# Limits that keep one visitor from starving the others on a shared Space. README documents them.
+MAX_FILE_SIZE = "20mb"  # per upload; Gradio rejects larger files before our code runs
+QUEUE_CONCURRENCY = 4  # prediction events served at once per app
+TRAIN_CONCURRENCY = 1  # in-app training runs at once per app, so predictions keep flowing
+TRAIN_SECONDS = 60  # wall-time cap of one in-app training run
+
+
+class UserInputError(ValueError):
+    """Bad input from a person. The message names the problem and is shown as it is."""
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn every exception into a `gr.Error` the user can read, never a traceback.
+
+    `UserInputError` (and `gr.Error`) messages go through unchanged; anything else is logged
+    with its traceback on the server and reported to the user as a short, generic message.
+    """
+
+    def report(err: Exception) -> gr.Error:
+        if isinstance(err, gr.Error):
+            return err
+        if isinstance(err, UserInputError):
+            return gr.Error(str(err))
+        log.exception("unexpected error in %s", fn.__name__)
+        return gr.Error(f"Something went wrong ({type(err).__name__}). Please check the input.")
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - the boundary that keeps tracebacks out
+                raise report(err) from None
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - the boundary that keeps tracebacks out
+            raise report(err) from None
+
+    return wrapper
+
+
+def launch_kwargs() -> dict:
+    """Arguments for `demo.launch()` and `gr.mount_gradio_app()` that every app uses."""
+    return {"max_file_size": MAX_FILE_SIZE, "footer_links": ["api", "gradio"]}
+
+
+def model_status(location) -> str:
+    """Markdown saying which model is loaded, or how to get one."""
+    if location.folder is None:
+        return f"⚠️ **Model not trained yet.** {location.error}"
+    return f"Model loaded from `{location.source}`."

@@ -1,0 +1,83 @@
+"""Build a self-contained Hugging Face Space folder for one app, and optionally push it.
+
+    python spaces/deploy.py anomaly --out build/space-anomaly
+    python spaces/deploy.py cbow --out build/space-cbow --push-to-hub ORG/cbow-lab
+    HUB_ORG=me python spaces/deploy.py transfer --out build/space-transfer
+
+The folder holds app.py, a copy of the shared/ package, the app's pinned requirements.txt and
+a README.md whose front matter names the model repo and preloads it at build time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from huggingface_hub import SpaceCard
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))  # run as a script from a checkout: find shared/ beside spaces/
+
+from shared.hub import REPO_NAMES, default_repo, push_folder  # noqa: E402
+
+
+def pinned_version(requirements: Path, package: str) -> str:
+    match = re.search(rf"^{re.escape(package)}==(\S+)$", requirements.read_text(), re.M)
+    if match is None:
+        raise SystemExit(f"{requirements} does not pin {package}")
+    return match[1]
+
+
+def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
+    """Write the Space folder for `app` into `out` (which must be empty or missing)."""
+    if app not in REPO_NAMES:
+        raise SystemExit(f"unknown app {app!r}; choose from {', '.join(REPO_NAMES)}")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty; give a new or empty folder")
+    out.mkdir(parents=True, exist_ok=True)
+    source = HERE / app
+    shutil.copy2(source / "app.py", out / "app.py")
+    shutil.copy2(source / "requirements.txt", out / "requirements.txt")
+    shutil.copytree(
+        REPO / "shared", out / "shared", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    repo = model_repo or default_repo(app)
+    card = SpaceCard.load(source / "README.md")
+    card.data.sdk = "gradio"
+    card.data.sdk_version = pinned_version(out / "requirements.txt", "gradio")
+    card.data.app_file = "app.py"
+    card.data.models = [repo]
+    card.data.preload_from_hub = [repo]  # weights land in the Space's HF cache at build time
+    card.save(out / "README.md")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("app", choices=sorted(REPO_NAMES), help="which app to bundle")
+    parser.add_argument("--out", type=Path, required=True, help="new or empty output folder")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="model repo the Space loads (default: $HUB_ORG/<app's repo name>)",
+    )
+    parser.add_argument(
+        "--push-to-hub",
+        metavar="ORG/SPACE",
+        default=None,
+        help="upload the folder to this Space (default: build only)",
+    )
+    args = parser.parse_args()
+    out = build_bundle(args.app, args.out, args.model)
+    print(f"built {out}")
+    if args.push_to_hub:
+        print(f"pushed to {push_folder(out, args.push_to_hub, repo_type='space')}")
+
+
+if __name__ == "__main__":
+    main()

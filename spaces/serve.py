@@ -1,0 +1,100 @@
+"""Serve all three apps from one local server, the way `make demo` does.
+
+    python spaces/serve.py                 # http://127.0.0.1:7860
+    python spaces/serve.py --port 8000 --host 0.0.0.0
+
+The root page has a tab per app; each app also stands alone at /anomaly, /cbow and /transfer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from shared.ui import launch_kwargs
+
+HERE = Path(__file__).resolve().parent
+APPS = {
+    "anomaly": "Anomaly detection (autoencoder)",
+    "cbow": "Word2Vec CBOW",
+    "transfer": "Transfer learning (CNN)",
+}
+
+
+def load_app(name: str) -> ModuleType:
+    """Import spaces/<name>/app.py under a unique module name (all three files are app.py)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_app", HERE / name / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def index_page() -> str:
+    tabs = "".join(
+        f'<button onclick="show(\'{name}\')" id="tab-{name}">{title}</button>'
+        for name, title in APPS.items()
+    )
+    first = next(iter(APPS))
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Deep-learning labs</title>
+<style>
+ body {{margin:0;font-family:system-ui,sans-serif}}
+ nav {{display:flex;gap:.5rem;padding:.5rem 1rem;background:#f3f4f6;align-items:center}}
+ nav b {{margin-right:1rem}}
+ button {{border:1px solid #d1d5db;background:white;padding:.4rem .9rem;border-radius:6px;
+   cursor:pointer}}
+ button.on {{background:#f97316;color:white;border-color:#f97316}}
+ iframe {{border:0;width:100%;height:calc(100vh - 3rem)}}
+</style></head>
+<body><nav><b>Deep-learning labs</b>{tabs}</nav>
+<iframe id="app" title="app"></iframe>
+<script>
+function show(name) {{
+  document.getElementById('app').src = '/' + name + '/';
+  document.querySelectorAll('nav button').forEach(b => b.classList.remove('on'));
+  document.getElementById('tab-' + name).classList.add('on');
+  history.replaceState(null, '', '#' + name);
+}}
+show(location.hash.slice(1) || '{first}');
+</script></body></html>"""
+
+
+def build_server(names: list[str] | None = None) -> FastAPI:
+    server = FastAPI(title="Deep-learning labs")
+    page = index_page()
+
+    @server.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return page
+
+    for name in names or list(APPS):
+        module = load_app(name)
+        gr.mount_gradio_app(server, module.demo, path=f"/{name}", **launch_kwargs())
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    args = parser.parse_args()
+    server = build_server()
+    base = f"http://{args.host}:{args.port}"
+    print("\nServing the labs (Ctrl-C stops):")
+    print(f"  all three  {base}/")
+    for name, title in APPS.items():
+        print(f"  {title:<32} {base}/{name}/")
+    uvicorn.run(server, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Test setup: hermetic (no network, no user caches) and helpers to serve apps over HTTP."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# huggingface_hub and gradio read these at import time, so set them before anything imports them.
+_HF_HOME = tempfile.mkdtemp(prefix="dl-labs-hf-")
+os.environ.update(
+    HF_HUB_OFFLINE="1",
+    HF_HOME=_HF_HOME,
+    HF_HUB_CACHE=os.path.join(_HF_HOME, "hub"),
+    HF_HUB_DISABLE_TELEMETRY="1",
+    GRADIO_ANALYTICS_ENABLED="False",
+    NO_PROXY="127.0.0.1,localhost",
+    no_proxy="127.0.0.1,localhost",
+    TQDM_DISABLE="1",
+    ARTIFACTS_DIR=tempfile.mkdtemp(prefix="dl-labs-artifacts-"),  # never the developer's models
+)
+os.environ.pop("HUB_ORG", None)
+for _app in ("ANOMALY", "CBOW", "TRANSFER"):
+    os.environ.pop(f"{_app}_MODEL", None)
+
+import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "tests" / "artifacts"  # screenshots and other test outputs (git-ignored)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_app(name: str, module_name: str | None = None):
+    """Import spaces/<name>/app.py fresh, under its own module name."""
+    module_name = module_name or f"{name}_app_under_test"
+    spec = importlib.util.spec_from_file_location(module_name, REPO / "spaces" / name / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_QUICK_MODELS: dict[str, Path] = {}
+
+
+def quick_model(app: str) -> Path:
+    """Train `python -m training.<app> --quick` once per test session and return its folder."""
+    if app not in _QUICK_MODELS:
+        out = Path(tempfile.mkdtemp(prefix=f"dl-labs-{app}-")) / "model"
+        subprocess.run([sys.executable, "-m", f"training.{app}", "--quick", "--out", str(out)],
+                       check=True, cwd=REPO, capture_output=True, text=True, timeout=600)
+        _QUICK_MODELS[app] = out
+    return _QUICK_MODELS[app]
+
+
+@contextlib.contextmanager
+def serve(demo) -> Iterator[str]:
+    """Launch a Gradio app on 127.0.0.1 and yield its URL; close it afterwards."""
+    from shared.ui import launch_kwargs
+
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=free_port(),
+        quiet=True,
+        **launch_kwargs(),
+    )
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()
+
+
+@contextlib.contextmanager
+def client_for(demo):
+    """A `gradio_client.Client` talking to `demo` over real HTTP."""
+    from gradio_client import Client
+
+    with serve(demo) as url:
+        yield Client(url, verbose=False)
+
+
+@pytest.fixture
+def browser():
+    """A headless Debian Chromium driven by Playwright (its own download can't reach us here)."""
+    import shutil
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("chromium is not installed (`make test` installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page whose console errors are collected in `page.console_errors`."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
+    pg.on("pageerror", lambda err: pg.console_errors.append(str(err)))
+    yield pg
+    context.close()

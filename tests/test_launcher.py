@@ -1,0 +1,50 @@
+"""`make demo`'s server: one page with a tab per app, each app on its own path."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from conftest import REPO, free_port
+from gradio_client import Client
+
+
+def load_serve():
+    spec = importlib.util.spec_from_file_location("serve_under_test", REPO / "spaces" / "serve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    serve = load_serve()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(serve.build_server(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.started, "the launcher did not start within 60 s"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_index_has_a_tab_per_app(server_url):
+    html = httpx.get(server_url + "/").text
+    for name in ("anomaly", "cbow", "transfer"):
+        assert f"show('{name}')" in html
+
+
+@pytest.mark.parametrize("name", ["anomaly", "cbow", "transfer"])
+def test_each_app_answers_on_its_own_path(server_url, name):
+    assert httpx.get(f"{server_url}/{name}/").status_code == 200
+    info = Client(f"{server_url}/{name}/", verbose=False).predict(api_name="/model_info")
+    assert "Model" in info  # either "Model loaded from ..." or "Model not trained yet"

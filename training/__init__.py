@@ -1,0 +1,1 @@
+"""Command-line jobs that train, evaluate, save and push the labs' models."""
