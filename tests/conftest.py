@@ -59,8 +59,14 @@ def quick_model(app: str) -> Path:
     """Train `python -m training.<app> --quick` once per test session and return its folder."""
     if app not in _QUICK_MODELS:
         out = Path(tempfile.mkdtemp(prefix=f"dl-labs-{app}-")) / "model"
-        subprocess.run([sys.executable, "-m", f"training.{app}", "--quick", "--out", str(out)],
-                       check=True, cwd=REPO, capture_output=True, text=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", f"training.{app}", "--quick", "--out", str(out)],
+            check=True,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         _QUICK_MODELS[app] = out
     return _QUICK_MODELS[app]
 

@@ -102,13 +102,25 @@ def test_locate_model_order(tmp_path, monkeypatch):
 
 def test_model_card_carries_real_metrics(tmp_path):
     results = [
-        EvalResult(task_type="tabular-classification", dataset_type="ecg", dataset_name="ECG",
-                   metric_type="roc_auc", metric_value=0.9321, metric_name="ROC-AUC"),
+        EvalResult(
+            task_type="tabular-classification",
+            dataset_type="ecg",
+            dataset_name="ECG",
+            metric_type="roc_auc",
+            metric_value=0.9321,
+            metric_name="ROC-AUC",
+        ),
     ]
     hub.write_model_card(
-        tmp_path, title="Test model", summary="A test.", library_name="pytorch",
-        tags=["anomaly-detection"], datasets=["ecg"], eval_results=results,
-        command="python -m training.anomaly --quick", usage="print('hi')",
+        tmp_path,
+        title="Test model",
+        summary="A test.",
+        library_name="pytorch",
+        tags=["anomaly-detection"],
+        datasets=["ecg"],
+        eval_results=results,
+        command="python -m training.anomaly --quick",
+        usage="print('hi')",
     )
     card = ModelCard.load(tmp_path / "README.md")
     assert card.data.eval_results[0].metric_value == pytest.approx(0.9321)
@@ -120,17 +132,26 @@ def test_model_card_carries_real_metrics(tmp_path):
 def test_push_uploads_exactly_the_saved_folder(tmp_path, monkeypatch):
     folder = make_model_folder(tmp_path / "model")
     calls = {}
-    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **kw: calls.setdefault(
-        "create", (repo_id, kw)) and f"https://huggingface.co/{repo_id}")
+    monkeypatch.setattr(
+        HfApi,
+        "create_repo",
+        lambda self, repo_id, **kw: (
+            calls.setdefault("create", (repo_id, kw)) and f"https://huggingface.co/{repo_id}"
+        ),
+    )
     monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.setdefault("upload", kw))
     url = hub.push_folder(folder, "someorg/pushed")
     assert url.endswith("someorg/pushed")
-    assert calls["create"] == ("someorg/pushed", {"repo_type": "model", "exist_ok": True,
-                                                  "space_sdk": None})
+    assert calls["create"] == (
+        "someorg/pushed",
+        {"repo_type": "model", "exist_ok": True, "space_sdk": None},
+    )
     assert calls["upload"]["folder_path"] == str(folder)
     assert calls["upload"]["repo_id"] == "someorg/pushed"
     assert sorted(p.name for p in Path(calls["upload"]["folder_path"]).iterdir()) == [
-        "config.json", "weights.bin"]
+        "config.json",
+        "weights.bin",
+    ]
     assert resolve_source(calls["upload"]["folder_path"]) == folder.resolve()
     with pytest.raises(ModelSourceError, match="not a Hub repo id"):
         hub.push_folder(folder, "no-slash")

@@ -24,8 +24,9 @@ def load_serve():
 def server_url(tmp_path_factory):
     serve = load_serve()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(serve.build_server(), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(serve.build_server(), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -26,8 +26,15 @@ def mse(model, batch):
 def test_fit_lowers_the_loss_and_logs_each_epoch():
     model = torch.nn.Linear(4, 1)
     seen = []
-    result = fit(model, torch.optim.Adam(model.parameters(), lr=0.05), regression_data(), mse,
-                 epochs=20, val_loader=regression_data(64), on_epoch=seen.append)
+    result = fit(
+        model,
+        torch.optim.Adam(model.parameters(), lr=0.05),
+        regression_data(),
+        mse,
+        epochs=20,
+        val_loader=regression_data(64),
+        on_epoch=seen.append,
+    )
     losses = [row["train_loss"] for row in result.history]
     assert len(seen) == 20 == len(result.history)
     assert losses[-1] < 0.05 * losses[0]
@@ -41,28 +48,49 @@ def test_extra_metrics_are_averaged():
     def loss_and_metric(m, batch):
         return mse(m, batch), {"half": 0.5}
 
-    result = fit(model, torch.optim.SGD(model.parameters(), lr=0.01), regression_data(),
-                 loss_and_metric, epochs=1, val_loader=regression_data(64))
+    result = fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        regression_data(),
+        loss_and_metric,
+        epochs=1,
+        val_loader=regression_data(64),
+    )
     assert result.history[0]["train_half"] == 0.5 == result.history[0]["val_half"]
 
 
 def test_early_stopping_restores_the_best_weights():
     model = torch.nn.Linear(4, 1)
     # a learning rate this large diverges after the first epoch, so epoch 1 stays the best
-    result = fit(model, torch.optim.SGD(model.parameters(), lr=3.0), regression_data(), mse,
-                 epochs=30, val_loader=regression_data(64), patience=2)
+    result = fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=3.0),
+        regression_data(),
+        mse,
+        epochs=30,
+        val_loader=regression_data(64),
+        patience=2,
+    )
     assert result.stop_reason.startswith("early stop")
     assert len(result.history) == result.best_epoch + 2
     best = result.history[result.best_epoch - 1]["val_loss"]
     with torch.no_grad():
         x, y = next(iter(DataLoader(regression_data(64).dataset, batch_size=64)))
-        assert torch.nn.functional.mse_loss(result.model(x), y).item() == pytest.approx(best, rel=1e-5)
+        assert torch.nn.functional.mse_loss(result.model(x), y).item() == pytest.approx(
+            best, rel=1e-5
+        )
 
 
 def test_time_cap_stops_training():
     model = torch.nn.Linear(4, 1)
-    result = fit(model, torch.optim.SGD(model.parameters(), lr=0.01), regression_data(), mse,
-                 epochs=10_000, max_seconds=0.0)
+    result = fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        regression_data(),
+        mse,
+        epochs=10_000,
+        max_seconds=0.0,
+    )
     assert len(result.history) == 1
     assert result.stop_reason == "time limit of 0 s"
 
