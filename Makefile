@@ -39,7 +39,7 @@ train: $(STAMP)
 # Browser tests need Debian's chromium (Playwright's own download cannot reach its host).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
 test: $(STAMP) browser

@@ -46,6 +46,7 @@ def index_page() -> str:
     first = next(iter(APPS))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Deep-learning labs</title>
+<link rel="icon" href="data:,">
 <style>
  body {{margin:0;font-family:system-ui,sans-serif}}
  nav {{display:flex;gap:.5rem;padding:.5rem 1rem;background:#f3f4f6;align-items:center}}

@@ -49,3 +49,18 @@ def test_each_app_answers_on_its_own_path(server_url, name):
     assert httpx.get(f"{server_url}/{name}/").status_code == 200
     info = Client(f"{server_url}/{name}/", verbose=False).predict(api_name="/model_info")
     assert "Model" in info  # either "Model loaded from ..." or "Model not trained yet"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_tabs_switch_apps_in_a_real_browser(server_url, page):
+    from conftest import ARTIFACTS
+
+    page.goto(server_url + "/")
+    page.click("#tab-cbow")
+    assert page.get_attribute("#app", "src") == "/cbow/"
+    frame = page.frame_locator("#app")
+    frame.locator("gradio-app, .gradio-container").first.wait_for(timeout=60_000)
+    assert page.url.endswith("#cbow")
+    page.screenshot(path=str(ARTIFACTS / "launcher.png"))
+    assert page.console_errors == []
