@@ -16,6 +16,7 @@ os.environ.update(
     NO_PROXY="127.0.0.1,localhost",
     no_proxy="127.0.0.1,localhost",
     TQDM_DISABLE="1",
+    GRADIO_TEMP_DIR=tempfile.mkdtemp(prefix="dl-labs-gradio-"),  # tests count what is left here
     ARTIFACTS_DIR=tempfile.mkdtemp(prefix="dl-labs-artifacts-"),  # never the developer's models
 )
 os.environ.pop("HUB_ORG", None)
