@@ -1,25 +1,417 @@
-"""Word2Vec CBOW: the app's slot until issue 4 fills it.
+"""Word2Vec CBOW, step by step: prepare a corpus, see the training pairs, train, explore.
 
-python spaces/cbow/app.py          # serves on http://127.0.0.1:7860
+    python spaces/cbow/app.py          # serves on http://127.0.0.1:7860
+
+The default vectors come from $CBOW_MODEL, artifacts/cbow/ or the Hub (`shared.hub`); vectors
+trained in the Train tab serve only the session that trained them.
 """
 
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+
 import gradio as gr
+import pandas as pd
+import plotly.express as px
 
-from shared.hub import locate_model
-from shared.ui import QUEUE_CONCURRENCY, launch_kwargs, model_status
+from shared.cbow import CBOWInputError, explore
+from shared.cbow.corpus import (
+    MAX_CORPUS_MB,
+    MIN_TOKENS,
+    MIN_VOCABULARY,
+    Corpus,
+    PrepareOptions,
+    builtin_corpus,
+    tokenize_text,
+    user_corpus,
+)
+from shared.cbow.evaluate import ANALOGY_VOCAB, evaluate
+from shared.cbow.explore import MAX_TOPK, MAX_WORD_CHARS
+from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
+from shared.cbow.scratch import TOY_SENTENCES, train_scratch
+from shared.cbow.vectors import VECTORS_FILE, CBOWConfig, LoadedVectors, load_model, train
+from shared.hub import ModelSourceError, locate_model
+from shared.plots import history_plot
+from shared.ui import (
+    MAX_FILE_SIZE,
+    QUEUE_CONCURRENCY,
+    TRAIN_CONCURRENCY,
+    TRAIN_SECONDS,
+    UserInputError,
+    friendly,
+    launch_kwargs,
+    model_status,
+)
 
-LOCATION = locate_model("cbow")
+BUILTIN, MINE = "built-in corpus", "my text"
+MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
+MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
+MAX_SCRATCH_SENTENCES = 20
+
+
+def load_default() -> tuple[LoadedVectors | None, str]:
+    location = locate_model("cbow", required=("config.json", VECTORS_FILE))
+    if location.folder is None:
+        return None, model_status(location)
+    try:
+        return load_model(location.folder), model_status(location)
+    except (CBOWInputError, ModelSourceError) as err:
+        return None, f"⚠️ **Model could not be loaded** from `{location.source}`: {err}"
+
+
+DEFAULT, STATUS = load_default()
+
+
+def handler(fn):
+    """`friendly`, with the library's input errors shown to the user as they are."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (CBOWInputError, ModelSourceError) as err:
+            raise UserInputError(str(err)) from None
+
+    return friendly(call)
 
 
 def model_info() -> str:
     """Which model is loaded, or how to get one."""
-    return model_status(LOCATION)
+    return STATUS
 
+
+def current(session: LoadedVectors | None) -> LoadedVectors:
+    model = session or DEFAULT
+    if model is None:
+        raise UserInputError("No vectors loaded yet: train some in the Train tab first.")
+    return model
+
+
+def read_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count) -> Corpus:
+    if source == BUILTIN:
+        return builtin_corpus(min_count=int(min_count))
+    options = PrepareOptions(bool(lowercase), bool(stopwords), bool(phrases), int(min_count))
+    return user_corpus([str(f) for f in files or []], pasted, options)
+
+
+def prepare_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count):
+    """Corpus statistics after each preparation step, and the most frequent words."""
+    corpus = read_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count)
+    s = corpus.stats
+    lines = [
+        f"**{corpus.name}**: {s.documents:,} documents, {s.tokens:,} tokens, "
+        f"{s.vocabulary:,} distinct words.",
+        f"`min_count={int(min_count)}` drops {s.dropped_words:,} rare words "
+        f"({s.dropped_tokens:,} tokens) and keeps {s.kept_vocabulary:,}.",
+    ]
+    if s.stopwords_removed:
+        lines.append(f"Stop-word removal dropped {s.stopwords_removed:,} tokens.")
+    if s.phrases:
+        lines.append(f"Phrases joined {len(s.phrases)}: {', '.join(s.phrases[:15])}")
+    lines += [f"⚠️ {note}" for note in corpus.notes]
+    top = pd.DataFrame(s.top_words, columns=["word", "count"])
+    return "\n\n".join(lines), top
+
+
+def show_pairs(text: str, window: float):
+    """The (context -> target) pairs in the course's convention and in gensim's."""
+    if not (text or "").strip():
+        raise UserInputError("The sentence is empty: type a few words.")
+    if len(text) > MAX_PAIRS_CHARS:
+        raise UserInputError(f"The text is {len(text)} characters; the limit is {MAX_PAIRS_CHARS}.")
+    tokens = tokenize_text(text)
+    window = int(window)
+    course = pairs_table(course_pairs(tokens, window))
+    per_side = gensim_pairs(tokens, window // 2)
+    note = (
+        f"{len(tokens)} tokens. The course's window of {window} means {window} context words "
+        f"in all, {window // 2} on each side; only words with a full context are targets. "
+        f"The same context in gensim is `window={window // 2}`, counted per side: every word "
+        f"is a target, and the {window // 2} word(s) at each edge get partial contexts."
+    )
+    headers = ["context", "target"]
+    return (
+        note,
+        pd.DataFrame(course, columns=headers),
+        pd.DataFrame(pairs_table(per_side), columns=headers),
+    )
+
+
+def train_vectors(
+    source,
+    files,
+    pasted,
+    lowercase,
+    stopwords,
+    phrases,
+    min_count,
+    vector_size,
+    window,
+    negative,
+    epochs,
+    progress=gr.Progress(),  # noqa: B008 - how Gradio asks for a progress bar
+):
+    """Train CBOW vectors for this session, within the time cap; evaluate them."""
+    corpus = read_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count)
+    config = CBOWConfig(
+        vector_size=int(min(vector_size, MAX_VECTOR_SIZE)),
+        window=int(window),
+        negative=int(negative),
+        min_count=int(min_count),
+        epochs=int(min(epochs, MAX_EPOCHS)),
+        lowercase=bool(lowercase) or source == BUILTIN,
+    )
+
+    def report(row):
+        progress(
+            (row["epoch"], config.epochs), desc=f"epoch {row['epoch']}: loss {row['loss']:,.0f}"
+        )
+
+    result = train(corpus.sentences, config, max_seconds=TRAIN_SECONDS, on_epoch=report)
+    metrics = evaluate(result.vectors) | {
+        "train_seconds": result.history[-1]["seconds"],
+        "epochs_run": len(result.history),
+        "stop_reason": result.stop_reason,
+        "vocabulary": len(result.vectors),
+        "history": result.history,
+    }
+    corpus_info = {"name": corpus.name, "tokens": corpus.stats.tokens}
+    session = LoadedVectors(result.vectors, config, metrics, corpus_info)
+    status = (
+        f"Trained on {corpus.name}: {len(result.vectors):,} words, "
+        f"{len(result.history)} epochs in {metrics['train_seconds']:.1f} s "
+        f"({result.stop_reason}). WordSim353 Spearman {metrics['wordsim353_spearman']:.3f}. "
+        "These vectors now answer the Explore tab in this browser session only."
+    )
+    return (status, session, *model_panel(session))
+
+
+def model_panel(session: LoadedVectors | None):
+    """Settings, metrics and loss curve of the vectors this session uses."""
+    model = session or DEFAULT
+    if model is None:
+        return STATUS, None, None
+    m = model.metrics
+    which = "Trained in this session" if session else "Default model"
+    rows = [
+        f"**{which}** on {model.corpus.get('name', '?')}: {len(model.vectors):,} words, "
+        f"{model.vectors.vector_size} dimensions.",
+        f"WordSim353 Spearman **{m.get('wordsim353_spearman', float('nan')):.3f}** "
+        f"({m.get('wordsim353_oov_percent', float('nan')):.1f}% of pairs out of vocabulary); "
+        f"Google analogy accuracy **{m.get('analogy_accuracy', float('nan')):.3f}** on "
+        f"{m.get('analogy_questions', 0)} questions within the {ANALOGY_VOCAB:,} "
+        "most frequent words.",
+    ]
+    return (
+        "\n\n".join(rows),
+        asdict(model.config),
+        history_plot(m.get("history", []), keys=("loss",)),
+    )
+
+
+def similar(word, topk, session):
+    model = current(session)
+    rows = explore.most_similar(model.vectors, word, int(topk), model.config.lowercase)
+    return pd.DataFrame(rows, columns=["word", "similarity"])
+
+
+def pair_similarity(a, b, session):
+    model = current(session)
+    return round(explore.similarity(model.vectors, a, b, model.config.lowercase), 4)
+
+
+def analogy(a, b, c, session):
+    model = current(session)
+    rows = explore.analogy(model.vectors, a, b, c, lowercase=model.config.lowercase)
+    return pd.DataFrame(rows, columns=["word", "similarity"])
+
+
+def odd_one(words, session):
+    model = current(session)
+    odd, scores = explore.odd_one_out(model.vectors, words, model.config.lowercase)
+    table = pd.DataFrame(scores, columns=["word", "similarity to the group"])
+    return f"The odd one out: **{odd}**", table
+
+
+def word_map(word, topk, method, session):
+    model = current(session)
+    points = pd.DataFrame(
+        explore.neighbourhood(
+            model.vectors, word, int(topk), method, model.config.lowercase
+        )
+    )
+    fig = px.scatter(
+        points, x="x", y="y", text="word", color="similarity", hover_name="word",
+        hover_data={"similarity": ":.3f", "x": False, "y": False, "query": False},
+        title=f"{points.word[0]!r} and its {len(points) - 1} nearest words ({method})",
+    )  # fmt: skip
+    fig.update_traces(textposition="top center")
+    return fig
+
+
+def scratch_demo(text: str):
+    """Train the from-scratch PyTorch CBOW on a few sentences; show what it predicts."""
+    sentences = [line for line in (text or "").splitlines() if line.strip()]
+    if not sentences:
+        raise UserInputError("Type at least one sentence of three words or more.")
+    if len(sentences) > MAX_SCRATCH_SENTENCES:
+        raise UserInputError(
+            f"{len(sentences)} sentences; the teaching model takes {MAX_SCRATCH_SENTENCES}."
+        )
+    result = train_scratch(sentences)
+    if not result.pairs:
+        raise UserInputError("No sentence has three words, so there is no (context, target) pair.")
+    rows = []
+    for context, target in result.pairs:
+        probs = dict(result.predict(context))
+        best = max(probs, key=probs.get)
+        rows.append([", ".join(context), target, best, round(probs[target], 3)])
+    table = pd.DataFrame(rows, columns=["context", "target", "predicted", "P(target)"])
+    history = [{"epoch": i + 1, "loss": v} for i, v in enumerate(result.losses)]
+    return history_plot(history, keys=("loss",), title="From-scratch CBOW"), table
+
+
+HOW_IT_WORKS = f"""
+CBOW (continuous bag of words) learns a vector per word by predicting each word from its
+neighbours. Each context word is a one-hot vector; the context vectors go through one shared
+hidden layer (its weights are the word vectors), are averaged, and a softmax over the
+vocabulary predicts the target. Below, a 60-line PyTorch version trains live on your
+sentences. gensim trains the real vectors the same way, but replaces the full softmax by
+*negative sampling*: it scores the target against a few random "noise" words.
+
+**Limits of this app:** uploads of .txt files only, at most {MAX_FILE_SIZE} per file and
+{MAX_CORPUS_MB} MB of text in all; a corpus needs at least {MIN_TOKENS} tokens and
+{MIN_VOCABULARY} words that pass `min_count`. One training run at a time per app
+(`concurrency_limit={TRAIN_CONCURRENCY}`), stopped after the epoch that passes
+{TRAIN_SECONDS} s, at most {MAX_EPOCHS} epochs and {MAX_VECTOR_SIZE} dimensions. Query words
+are at most {MAX_WORD_CHARS} characters; top-k is at most {MAX_TOPK}; the pairs panel reads
+{MAX_PAIRS_CHARS} characters; the teaching model takes {MAX_SCRATCH_SENTENCES} sentences.
+Nothing you upload is ever unpickled: the vectors load from word2vec binary format.
+"""
 
 with gr.Blocks(title="Word2Vec CBOW") as demo:
-    gr.Markdown("# Word2Vec CBOW")
-    info = gr.Markdown(model_info())
-    demo.load(model_info, outputs=info, api_name="model_info")
+    gr.Markdown("# Word2Vec CBOW\nPrepare a corpus, see CBOW's training pairs, train, explore.")
+    info = gr.Markdown(STATUS)
+    demo.load(handler(model_info), outputs=info, api_name="model_info")
+    session = gr.State(None)
+
+    with gr.Tab("1. Prepare"):
+        source = gr.Radio([BUILTIN, MINE], value=BUILTIN, label="Corpus", elem_id="source")
+        with gr.Row():
+            files = gr.File(
+                file_count="multiple", file_types=[".txt"], label=".txt files", elem_id="files"
+            )
+            pasted = gr.Textbox(lines=5, label="or paste text", elem_id="pasted")
+        with gr.Row():
+            lowercase = gr.Checkbox(True, label="lowercase")
+            stopwords = gr.Checkbox(False, label="remove stop words")
+            phrases = gr.Checkbox(False, label="detect phrases (gensim Phrases)")
+            min_count = gr.Slider(1, 20, value=3, step=1, label="min_count")
+        prepare_button = gr.Button("Prepare", variant="primary", elem_id="prepare-button")
+        stats = gr.Markdown(elem_id="stats")
+        top_words = gr.Dataframe(label="most frequent words", interactive=False)
+    corpus_inputs = [source, files, pasted, lowercase, stopwords, phrases, min_count]
+    prepare_button.click(
+        handler(prepare_corpus), corpus_inputs, [stats, top_words], api_name="prepare"
+    )
+
+    with gr.Tab("2. Training pairs"):
+        sentence = gr.Textbox("It is a pleasant day", label="text", elem_id="pairs-text")
+        course_window = gr.Slider(2, 10, value=2, step=2, label="course window (words in all)")
+        pairs_button = gr.Button("Show pairs", variant="primary", elem_id="pairs-button")
+        pairs_note = gr.Markdown()
+        with gr.Row():
+            course_table = gr.Dataframe(
+                label="the course's pairs", interactive=False, elem_id="course-pairs"
+            )
+            gensim_table = gr.Dataframe(label="gensim's pairs (per-side window)", interactive=False)
+    pairs_button.click(
+        handler(show_pairs),
+        [sentence, course_window],
+        [pairs_note, course_table, gensim_table],
+        api_name="pairs",
+    )
+
+    with gr.Tab("3. Train"):
+        gr.Markdown("Trains on the corpus chosen in the Prepare tab, with its preparation.")
+        defaults = CBOWConfig()
+        with gr.Row():
+            vector_size = gr.Slider(10, MAX_VECTOR_SIZE, defaults.vector_size, step=10,
+                                    label="vector size")  # fmt: skip
+            window = gr.Slider(1, 15, defaults.window, step=1, label="window (per side)")
+            negative = gr.Slider(1, 20, defaults.negative, step=1, label="negative samples")
+            epochs = gr.Slider(1, MAX_EPOCHS, defaults.epochs, step=1, label="epochs")
+        train_button = gr.Button("Train", variant="primary", elem_id="train-button")
+        train_status = gr.Markdown(elem_id="train-status")
+
+    with gr.Tab("4. Explore"):
+        with gr.Row():
+            word = gr.Textbox("king", label="word", elem_id="word")
+            topk = gr.Slider(1, MAX_TOPK, 10, step=1, label="top k")
+        similar_button = gr.Button("Most similar", variant="primary", elem_id="similar-button")
+        neighbours = gr.Dataframe(label="nearest words", interactive=False, elem_id="neighbours")
+        similar_button.click(
+            handler(similar), [word, topk, session], neighbours, api_name="most_similar"
+        )
+        gr.Examples([["king"], ["government"], ["pleasant"], ["music"]], [word])
+        with gr.Row():
+            word_a = gr.Textbox("man", label="word 1")
+            word_b = gr.Textbox("woman", label="word 2")
+            sim_value = gr.Number(label="cosine similarity")
+        gr.Button("Similarity").click(
+            handler(pair_similarity), [word_a, word_b, session], sim_value, api_name="similarity"
+        )
+        with gr.Row():
+            an_a = gr.Textbox("king", label="a")
+            an_b = gr.Textbox("man", label="minus b")
+            an_c = gr.Textbox("woman", label="plus c")
+        analogies = gr.Dataframe(label="a - b + c", interactive=False)
+        gr.Button("Analogy").click(
+            handler(analogy), [an_a, an_b, an_c, session], analogies, api_name="analogy"
+        )
+        odd_words = gr.Textbox("breakfast cereal dinner lunch", label="words (space separated)")
+        odd_answer = gr.Markdown()
+        odd_table = gr.Dataframe(interactive=False)
+        gr.Button("Odd one out").click(
+            handler(odd_one), [odd_words, session], [odd_answer, odd_table], api_name="odd_one_out"
+        )
+        with gr.Row():
+            map_word = gr.Textbox("war", label="map around")
+            map_k = gr.Slider(5, MAX_TOPK, 25, step=1, label="neighbours")
+            map_method = gr.Radio([("PCA", "pca"), ("t-SNE", "tsne")], value="pca", label="projection")
+        map_plot = gr.Plot(label="2-D map (hover for words)")
+        gr.Button("Map").click(
+            handler(word_map),
+            [map_word, map_k, map_method, session],
+            map_plot,
+            api_name="map",
+        )
+
+    with gr.Tab("5. Model"):
+        model_text = gr.Markdown()
+        model_settings = gr.JSON(label="settings")
+        loss_plot = gr.Plot(label="loss per epoch")
+    model_outputs = [model_text, model_settings, loss_plot]
+    demo.load(handler(model_panel), session, model_outputs, api_visibility="private")
+    train_button.click(
+        handler(train_vectors),
+        [*corpus_inputs, vector_size, window, negative, epochs],
+        [train_status, session, *model_outputs],
+        api_name="train",
+        concurrency_limit=TRAIN_CONCURRENCY,
+    )
+
+    with gr.Tab("How it works"):
+        gr.Markdown(HOW_IT_WORKS)
+        toy = gr.Textbox("\n".join(TOY_SENTENCES), lines=4, label="sentences, one per line")
+        scratch_button = gr.Button("Train the from-scratch CBOW", elem_id="scratch-button")
+        with gr.Row():
+            scratch_loss = gr.Plot(label="loss")
+            scratch_table = gr.Dataframe(label="predictions", interactive=False)
+        scratch_button.click(
+            handler(scratch_demo), toy, [scratch_loss, scratch_table], api_name="scratch"
+        )
 
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 

@@ -1,0 +1,218 @@
+"""Step (a), data preparation: the built-in corpus, user text files, and what preparation did.
+
+Every step is explicit so the app can show it: read (UTF-8, or a named fallback), split into
+paragraphs, tokenize (optionally lowercasing), drop stop words (optional), join frequent word
+pairs into phrases with gensim `Phrases` (optional), then count what `min_count` will drop.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from gensim.parsing.preprocessing import STOPWORDS
+from gensim.utils import simple_preprocess, tokenize
+
+from shared.cbow import CBOWInputError
+
+# gensim's corpora that ship inside the package (see shared/PLATFORM.md): 106 Wikipedia
+# articles (~453k tokens) and Lee's 300 news articles (~58k tokens).
+WIKI_SAMPLE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+LEE_CORPUS = "lee_background.cor"
+BUILTIN_NAME = "gensim Wikipedia sample + Lee news corpus"
+
+MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH: it silently cuts longer sentences
+MAX_CORPUS_MB = 10  # uploaded text in all; ~1.8M tokens, which trains well inside the time cap
+MIN_TOKENS = 50  # below this there are too few (context, target) pairs to learn anything
+MIN_VOCABULARY = 5  # distinct words left after min_count; a map of fewer says nothing
+FALLBACK_ENCODING = "cp1252"  # the usual non-UTF-8 text on Windows; every byte still decodes
+TOP_WORDS = 20
+
+
+@dataclass
+class PrepareOptions:
+    lowercase: bool = True  # "The" and "the" are one word to learn, not two
+    remove_stopwords: bool = False  # CBOW learns syntax from "the", "of"; drop for topic maps
+    phrases: bool = False  # gensim Phrases joins frequent pairs: "new york" -> "new_york"
+    min_count: int = 3  # the same rule gensim applies when it builds the vocabulary
+
+
+@dataclass
+class CorpusStats:
+    documents: int
+    tokens: int  # after stop-word removal and phrase joining
+    vocabulary: int  # distinct words before min_count
+    kept_vocabulary: int  # distinct words with at least min_count occurrences
+    dropped_words: int  # distinct words under min_count
+    dropped_tokens: int  # their occurrences
+    stopwords_removed: int = 0
+    phrases: list[str] = field(default_factory=list)  # distinct joined phrases
+    top_words: list[tuple[str, int]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Corpus:
+    name: str
+    sentences: list[list[str]]  # what gensim trains on, each at most MAX_SENTENCE tokens
+    stats: CorpusStats
+    options: PrepareOptions | None = None  # None: the built-in corpus, prepared by gensim
+    notes: list[str] = field(default_factory=list)  # things the reader should know (encodings)
+
+
+def split_long(docs: Iterable[list[str]]) -> list[list[str]]:
+    """Cut documents into sentences gensim will not truncate."""
+    return [d[i : i + MAX_SENTENCE] for d in docs for i in range(0, len(d), MAX_SENTENCE) if d]
+
+
+@functools.cache
+def builtin_documents(quick: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The built-in corpus as token lists (cached: reading the Wikipedia sample takes ~2 s).
+
+    `quick` gives Lee's corpus alone, for runs of a few seconds.
+    """
+    from gensim.corpora.wikicorpus import WikiCorpus
+    from gensim.test.utils import datapath
+
+    # simple_preprocess is WikiCorpus's tokenizer too: lowercase, 2..15 letters, no digits
+    with open(datapath(LEE_CORPUS), encoding="utf-8") as f:
+        docs = [simple_preprocess(line) for line in f]
+    if not quick:
+        docs = list(WikiCorpus(datapath(WIKI_SAMPLE), dictionary={}).get_texts()) + docs
+    return tuple(tuple(d) for d in docs if d)
+
+
+def builtin_corpus(quick: bool = False, min_count: int = 3) -> Corpus:
+    docs = [list(d) for d in builtin_documents(quick)]
+    name = "Lee news corpus (quick)" if quick else BUILTIN_NAME
+    return Corpus(name, split_long(docs), corpus_stats(docs, min_count))
+
+
+def read_text_file(path: str | Path, name: str | None = None) -> tuple[str, str | None]:
+    """Decode one uploaded file; return its text and a note when a fallback encoding was used."""
+    path = Path(path)
+    name = name or path.name
+    if path.suffix.lower() != ".txt":
+        raise CBOWInputError(f"{name!r} is not a .txt file; upload plain text files only.")
+    data = path.read_bytes()
+    if not data.strip():
+        raise CBOWInputError(f"{name!r} is empty: there is no text to train on.")
+    if b"\0" in data[:65536]:
+        raise CBOWInputError(f"{name!r} looks like a binary file (it holds NUL bytes), not text.")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        note = f"{name!r} is not UTF-8 (byte {err.start}); read it as {FALLBACK_ENCODING} instead."
+        return data.decode(FALLBACK_ENCODING, errors="replace"), note
+
+
+def user_corpus(
+    paths: Sequence[str | Path] = (), pasted: str = "", options: PrepareOptions | None = None
+) -> Corpus:
+    """Prepare uploaded .txt files and pasted text, all under one size limit."""
+    pasted = pasted or ""
+    total = sum(Path(p).stat().st_size for p in paths) + len(pasted.encode())
+    if total > MAX_CORPUS_MB * 2**20:
+        raise CBOWInputError(
+            f"The text is {total / 2**20:.1f} MB; the limit is {MAX_CORPUS_MB} MB in all."
+        )
+    texts, notes = [], []
+    for p in paths:
+        text, note = read_text_file(p)
+        texts.append(text)
+        notes += [note] if note else []
+    if pasted.strip():
+        texts.append(pasted)
+    if not texts:
+        raise CBOWInputError("There is no text: upload .txt files or paste some text.")
+    names = [Path(p).name for p in paths] + (["pasted text"] if pasted.strip() else [])
+    corpus = prepare(texts, options, name=", ".join(names))
+    corpus.notes = notes
+    return corpus
+
+
+def corpus_files(path: str | Path) -> list[Path]:
+    """A .txt file, or every .txt file under a folder (the CLI's --corpus)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.rglob("*.txt"))
+        if not files:
+            raise CBOWInputError(f"Folder {str(path)!r} holds no .txt files.")
+        return files
+    if not path.is_file():
+        raise CBOWInputError(f"Corpus {str(path)!r} is neither a file nor a folder.")
+    return [path]
+
+
+def tokenize_text(text: str, lowercase: bool = True) -> list[str]:
+    """Words as gensim sees them: runs of letters (digits and punctuation are separators)."""
+    return list(tokenize(text, lowercase=lowercase))
+
+
+def prepare(
+    texts: Sequence[str], options: PrepareOptions | None = None, name: str = "your text"
+) -> Corpus:
+    """Turn raw texts into training sentences and the statistics of each preparation step.
+
+    Each paragraph (text between blank lines) is one document.
+    """
+    options = options or PrepareOptions()
+    paragraphs = [p for text in texts for p in text.replace("\r\n", "\n").split("\n\n")]
+    docs = [tokenize_text(p, options.lowercase) for p in paragraphs]
+    docs = [d for d in docs if d]
+    removed = 0
+    if options.remove_stopwords:
+        before = sum(map(len, docs))
+        docs = [[w for w in d if w.lower() not in STOPWORDS] for d in docs]
+        removed = before - sum(map(len, docs))
+        docs = [d for d in docs if d]
+    phrases: list[str] = []
+    if options.phrases and docs:
+        from gensim.models.phrases import Phrases
+
+        # small corpora need a low bar, or no pair ever qualifies; 10 is gensim's threshold
+        model = Phrases(docs, min_count=max(2, options.min_count), threshold=10.0)
+        docs = [model[d] for d in docs]
+        phrases = sorted({w for d in docs for w in d if "_" in w})
+    stats = corpus_stats(docs, options.min_count, removed, phrases)
+    check_trainable(stats, options.min_count)
+    return Corpus(name, split_long(docs), stats, options)
+
+
+def corpus_stats(
+    docs: Sequence[Sequence[str]],
+    min_count: int,
+    stopwords_removed: int = 0,
+    phrases: Sequence[str] = (),
+) -> CorpusStats:
+    counts = Counter(w for d in docs for w in d)
+    rare = {w: c for w, c in counts.items() if c < min_count}
+    return CorpusStats(
+        documents=len(docs),
+        tokens=sum(counts.values()),
+        vocabulary=len(counts),
+        kept_vocabulary=len(counts) - len(rare),
+        dropped_words=len(rare),
+        dropped_tokens=sum(rare.values()),
+        stopwords_removed=stopwords_removed,
+        phrases=list(phrases),
+        top_words=counts.most_common(TOP_WORDS),
+    )
+
+
+def check_trainable(stats: CorpusStats, min_count: int) -> None:
+    if stats.tokens < MIN_TOKENS:
+        raise CBOWInputError(
+            f"The corpus has {stats.tokens} words after preparation; training needs at least "
+            f"{MIN_TOKENS}. Add more text."
+        )
+    if stats.kept_vocabulary < MIN_VOCABULARY:
+        raise CBOWInputError(
+            f"Only {stats.kept_vocabulary} distinct words occur at least {min_count} times; "
+            f"training needs at least {MIN_VOCABULARY}. Add text or lower min_count."
+        )

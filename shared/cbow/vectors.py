@@ -1,0 +1,225 @@
+"""Step (c), training: gensim CBOW with a per-epoch loss, a time cap, and pickle-free artifacts.
+
+An artifact folder holds ``vectors.bin`` (word2vec binary format, which loads without
+unpickling), ``config.json``, ``metrics.json`` and a model card. gensim's own ``.model`` files
+are pickles: the full trainable model is written only on request, for local continued training,
+and nothing here ever loads one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from gensim.models import KeyedVectors, Word2Vec
+from huggingface_hub import EvalResult
+from tqdm.auto import tqdm
+
+from shared.cbow import CBOWInputError
+from shared.hub import load_json, resolve_source, save_json, write_model_card
+
+VECTORS_FILE = "vectors.bin"
+FULL_MODEL_FILE = "word2vec.model"  # a pickle: local continued training only, never loaded here
+
+
+@dataclass
+class CBOWConfig:
+    """gensim Word2Vec settings. Defaults tuned on the built-in corpus (benchmarks/cbow.py)."""
+
+    vector_size: int = 100  # 200 gave no better WordSim353 on ~0.5M tokens and trains 2x slower
+    window: int = 10  # words per side; wide windows capture topic similarity, what WordSim rates
+    negative: int = 10  # word2vec's advice for small corpora is 5-20 noise words per pair
+    min_count: int = 3  # keeps rarer WordSim353 words in the vocabulary (fewer OOV pairs)
+    sample: float = 1e-4  # down-samples "the", "of": more epochs of signal per second
+    alpha: float = 0.025  # gensim's start rate; 0.05 (word2vec.c's CBOW default) measured worse
+    min_alpha: float = 0.0001  # decays linearly to this over all epochs
+    epochs: int = 40  # a small corpus needs many passes; the score still rose at 30
+    workers: int = 2  # the machines this runs on have 2 cores
+    seed: int = 0
+    lowercase: bool = True  # how the corpus was prepared, so queries are normalized alike
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CBOWConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    vectors: KeyedVectors
+    model: Word2Vec  # the trainable model, for saving locally; never sent anywhere
+    history: list[dict[str, float]] = field(default_factory=list)  # epoch, loss, seconds
+    stop_reason: str = "finished"
+
+
+def train(
+    sentences: Iterable[list[str]],
+    config: CBOWConfig,
+    *,
+    max_seconds: float | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train CBOW (sg=0) on `sentences`, a re-iterable of token lists, one epoch per call.
+
+    One `train()` call per epoch is what lets us stop at `max_seconds` and read each epoch's
+    loss: gensim's loss counter is cumulative within one call and resets at the next (one
+    long call would need per-epoch differences, and its float32 counter saturates on big
+    corpora). The learning rate decays linearly across all epochs, as a single call would.
+    """
+    model = Word2Vec(
+        vector_size=config.vector_size,
+        window=config.window,
+        negative=config.negative,
+        min_count=config.min_count,
+        sample=config.sample,
+        alpha=config.alpha,
+        min_alpha=config.min_alpha,
+        workers=config.workers,
+        seed=config.seed,
+        sg=0,  # CBOW: predict the target from its averaged context (cbow_mean=1)
+        compute_loss=True,
+    )
+    model.build_vocab(corpus_iterable=sentences)
+    if len(model.wv) == 0:
+        raise CBOWInputError(f"No word occurs {config.min_count} times: lower min_count.")
+    result = TrainResult(vectors=model.wv, model=model)
+    start = time.perf_counter()
+    step = (config.alpha - config.min_alpha) / config.epochs
+    bar = tqdm(range(1, config.epochs + 1), desc="cbow", unit="epoch")
+    for epoch in bar:
+        model.train(
+            corpus_iterable=sentences,
+            total_examples=model.corpus_count,
+            epochs=1,
+            start_alpha=config.alpha - step * (epoch - 1),
+            end_alpha=config.alpha - step * epoch,
+            compute_loss=True,
+        )
+        row = {
+            "epoch": epoch,
+            "loss": model.get_latest_training_loss(),
+            "seconds": time.perf_counter() - start,
+        }
+        result.history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.4g}")
+        if on_epoch is not None:
+            on_epoch(row)
+        if max_seconds is not None and row["seconds"] > max_seconds and epoch < config.epochs:
+            result.stop_reason = f"time limit of {max_seconds:g} s after {epoch} epochs"
+            break
+    bar.close()
+    return result
+
+
+def save_model(
+    folder: Path,
+    result: TrainResult,
+    config: CBOWConfig,
+    *,
+    corpus: dict,
+    metrics: dict,
+    command: str,
+) -> None:
+    """Write the vectors, config.json, metrics.json and a model card with the evaluation."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result.vectors.save_word2vec_format(str(folder / VECTORS_FILE), binary=True)
+    save_json(
+        folder / "config.json",
+        {
+            "cbow": asdict(config),
+            "corpus": corpus,
+            "vectors": VECTORS_FILE,
+            "format": "word2vec binary (KeyedVectors.load_word2vec_format(path, binary=True))",
+        },
+    )
+    save_json(folder / "metrics.json", {**metrics, "history": result.history})
+    write_model_card(
+        folder,
+        title="Word2Vec CBOW",
+        summary=(
+            f"CBOW word vectors ({len(result.vectors)} words, {config.vector_size} dimensions) "
+            f"trained with gensim on {corpus['name']} ({corpus['tokens']} tokens)."
+        ),
+        library_name="gensim",
+        tags=["word2vec", "cbow", "word-embeddings"],
+        datasets=[corpus["name"]],
+        eval_results=eval_results(metrics),
+        command=command,
+        usage=f"""
+from gensim.models import KeyedVectors
+from huggingface_hub import hf_hub_download
+
+path = hf_hub_download("ORG/NAME", "{VECTORS_FILE}")
+vectors = KeyedVectors.load_word2vec_format(path, binary=True)  # no pickle involved
+print(vectors.most_similar("king"))
+""",
+    )
+
+
+def eval_results(metrics: dict) -> list[EvalResult]:
+    common = {"task_type": "word-embeddings"}
+    return [
+        EvalResult(
+            **common,
+            dataset_type="wordsim353",
+            dataset_name="WordSim353",
+            metric_type="spearmanr",
+            metric_name="Spearman",
+            metric_value=metrics["wordsim353_spearman"],
+        ),
+        EvalResult(
+            **common,
+            dataset_type="google-analogies",
+            dataset_name="Google analogies",
+            metric_type="accuracy",
+            metric_name=f"Accuracy (top {metrics['analogy_restrict_vocab']} words)",
+            metric_value=metrics["analogy_accuracy"],
+        ),
+    ]
+
+
+@dataclass
+class LoadedVectors:
+    vectors: KeyedVectors
+    config: CBOWConfig
+    metrics: dict
+    corpus: dict
+    folder: Path | None = None
+
+
+def load_model(source: str | Path) -> LoadedVectors:
+    """Load a local folder or Hub repo id written by `save_model`, without unpickling."""
+    folder = resolve_source(source, required=("config.json", VECTORS_FILE))
+    data = load_json(folder / "config.json")
+    metrics_path = folder / "metrics.json"
+    return LoadedVectors(
+        vectors=read_word2vec_binary(folder / VECTORS_FILE),
+        config=CBOWConfig.from_dict(data.get("cbow", {})),
+        metrics=load_json(metrics_path) if metrics_path.is_file() else {},
+        corpus=data.get("corpus", {}),
+        folder=folder,
+    )
+
+
+def read_word2vec_binary(path: Path) -> KeyedVectors:
+    """Parse word2vec binary format, refusing anything else (a pickle, a truncated file)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        header = f.readline(64).split()
+    try:
+        count, dim = (int(x) for x in header)
+    except ValueError:
+        raise CBOWInputError(
+            f"{path.name} is not a word2vec binary file (its first line is not 'words dims')."
+        ) from None
+    # each row is at least a 1-byte word, a space and dim float32s: check before allocating
+    if not (count > 0 and 0 < dim <= 10_000 and count * (dim * 4 + 2) <= size):
+        raise CBOWInputError(
+            f"{path.name} claims {count} words x {dim} dims, which does not fit its {size} bytes."
+        )
+    try:
+        return KeyedVectors.load_word2vec_format(str(path), binary=True)
+    except (ValueError, EOFError, UnicodeDecodeError) as err:
+        raise CBOWInputError(f"{path.name} is not a valid word2vec binary file ({err}).") from None

@@ -1,0 +1,159 @@
+"""Train Word2Vec CBOW vectors with gensim, evaluate them and save a pickle-free artifact.
+
+    python -m training.cbow --quick --out /tmp/cbow        # seconds: Lee's news corpus, 5 epochs
+    python -m training.cbow                                # built-in corpus, tuned defaults
+    python -m training.cbow --corpus my_texts/ --epochs 20 --stopwords --phrases
+    python -m training.cbow --corpus text8                 # online only: gensim-data's text8
+    python -m training.cbow --push-to-hub you/cbow-word2vec
+
+The output folder holds vectors.bin (word2vec binary), config.json, metrics.json and README.md.
+`--full-model PATH` also writes gensim's trainable model (a pickle) for local continued
+training; it goes outside the output folder so it is never pushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from shared.cbow import CBOWInputError
+from shared.cbow.corpus import (
+    Corpus,
+    PrepareOptions,
+    builtin_corpus,
+    corpus_files,
+    corpus_stats,
+    prepare,
+    read_text_file,
+)
+from shared.cbow.evaluate import evaluate
+from shared.cbow.vectors import CBOWConfig, save_model, train
+from shared.training import add_common_args, maybe_push, output_dir, training_command
+
+QUICK_EPOCHS = 5  # Lee's 58k tokens x 5 epochs: about a second
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--corpus",
+        default=None,
+        help="a .txt file or a folder of .txt files; 'text8' downloads gensim-data's text8 "
+        "(online only); none: the built-in Wikipedia sample + Lee corpus",
+    )
+    defaults = CBOWConfig()
+    help_text = {
+        "vector_size": "dimensions of each word vector",
+        "window": "context words on EACH side (gensim's convention; the course's 2 is 1 here)",
+        "negative": "noise words drawn per (context, target) pair",
+        "min_count": "ignore words seen fewer times than this",
+        "sample": "down-sampling threshold for frequent words",
+        "alpha": "initial learning rate (decays linearly to min_alpha)",
+        "min_alpha": "final learning rate",
+        "epochs": "passes over the corpus",
+        "workers": "training threads",
+    }
+    for name, text in help_text.items():
+        value = getattr(defaults, name)
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=type(value), default=value, help=text
+        )
+    parser.add_argument(
+        "--keep-case", action="store_true", help="do not lowercase your corpus (--corpus only)"
+    )
+    parser.add_argument(
+        "--stopwords", action="store_true", help="remove gensim's stop words (--corpus only)"
+    )
+    parser.add_argument(
+        "--phrases", action="store_true", help="join frequent pairs with gensim Phrases"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=None, help="stop after the epoch that passes this"
+    )
+    parser.add_argument(
+        "--full-model",
+        type=Path,
+        default=None,
+        help="also save gensim's trainable model (a pickle) here; must be outside --out",
+    )
+    add_common_args(parser, "cbow")
+    return parser.parse_args(argv)
+
+
+def load_corpus(args: argparse.Namespace) -> Corpus:
+    options = PrepareOptions(
+        lowercase=not args.keep_case,
+        remove_stopwords=args.stopwords,
+        phrases=args.phrases,
+        min_count=args.min_count,
+    )
+    if args.corpus is None:
+        return builtin_corpus(quick=args.quick, min_count=args.min_count)
+    if args.corpus == "text8":
+        import gensim.downloader  # online only: fetches ~30 MB from gensim-data on first use
+
+        sentences = [list(chunk) for chunk in gensim.downloader.load("text8")]
+        return Corpus("text8", sentences, corpus_stats(sentences, args.min_count))
+    texts = []
+    for path in corpus_files(args.corpus):
+        text, note = read_text_file(path)
+        texts.append(text)
+        if note:
+            print(note, file=sys.stderr)
+    return prepare(texts, options, name=str(args.corpus))
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv)
+    out = output_dir(args.out, "cbow")
+    if args.full_model is not None and out.resolve() in args.full_model.resolve().parents:
+        raise SystemExit("--full-model must be outside --out: the output folder gets pushed.")
+    config = CBOWConfig(
+        **{f.name: getattr(args, f.name) for f in fields(CBOWConfig) if hasattr(args, f.name)},
+        lowercase=not args.keep_case,
+    )
+    if args.quick:
+        config.epochs = QUICK_EPOCHS
+    try:
+        corpus = load_corpus(args)
+    except CBOWInputError as err:
+        raise SystemExit(str(err)) from None
+    stats = corpus.stats
+    print(f"corpus: {stats.documents} documents, {stats.tokens} tokens, {stats.vocabulary} words")
+    result = train(corpus.sentences, config, max_seconds=args.max_seconds)
+    metrics = evaluate(result.vectors)
+    metrics |= {
+        "train_seconds": result.history[-1]["seconds"],
+        "epochs_run": len(result.history),
+        "stop_reason": result.stop_reason,
+        "vocabulary": len(result.vectors),
+    }
+    print({k: v for k, v in metrics.items() if k != "history"})
+    corpus_info = {
+        "name": corpus.name,
+        **{k: v for k, v in stats.as_dict().items() if k not in ("top_words", "phrases")},
+        "prepare": asdict(corpus.options) if corpus.options else "gensim simple_preprocess",
+    }
+    save_model(
+        out,
+        result,
+        config,
+        corpus=corpus_info,
+        metrics=metrics,
+        command=training_command("training.cbow"),
+    )
+    if args.full_model is not None:
+        args.full_model.parent.mkdir(parents=True, exist_ok=True)
+        result.model.save(str(args.full_model))  # a pickle: load it only if you wrote it
+    print(f"saved to {out}")
+    maybe_push(out, args.push_to_hub)
+    return out
+
+
+if __name__ == "__main__":
+    main()
