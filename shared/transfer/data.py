@@ -1,0 +1,170 @@
+"""Images in, tensors out: the offline digits experiment, image folders and zip uploads.
+
+Every image goes through the model's own eval transform (timm's data config), so training,
+the app and a stock `transformers` pipeline all see the same pixels.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from timm.data import create_transform
+
+SOURCE_DIGITS = (0, 1, 2, 3, 4)  # "the pretrained model" learns these ...
+TARGET_DIGITS = (5, 6, 7, 8, 9)  # ... and transfers to these
+MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding (decompression bombs)
+MAX_IMAGES = 2000  # per uploaded data set: keeps in-app training inside its time cap
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # zip bombs: refuse before extracting
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+class TransferInputError(ValueError):
+    """Bad data from a person; the message names the file or folder and the problem."""
+
+
+def digits(classes: Sequence[int]) -> tuple[list[Image.Image], np.ndarray, list[str]]:
+    """scikit-learn's 8x8 digits of `classes` as grey PIL images, labels 0..k-1, names."""
+    data = load_digits()
+    keep = np.isin(data.target, classes)
+    pixels = (data.images[keep] * (255 / 16)).round().astype(np.uint8)  # digits range 0..16
+    images = [Image.fromarray(p, mode="L") for p in pixels]
+    labels = np.searchsorted(np.array(sorted(classes)), data.target[keep])
+    return images, labels, [str(c) for c in sorted(classes)]
+
+
+def encode(images: Sequence[Image.Image], data_config: dict) -> torch.Tensor:
+    """Stack images through the model's eval transform; grey and RGBA become RGB."""
+    transform = create_transform(**data_config, is_training=False)
+    return torch.stack([transform(image.convert("RGB")) for image in images])
+
+
+def split(labels: np.ndarray, val: float, test: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Stratified train / val / test indices."""
+    index = np.arange(len(labels))
+    if test > 0:
+        rest, test_idx = train_test_split(index, test_size=test, stratify=labels, random_state=seed)
+    else:
+        rest, test_idx = index, index[:0]
+    train_idx, val_idx = train_test_split(
+        rest, test_size=val / (1 - test), stratify=labels[rest], random_state=seed
+    )
+    return train_idx, val_idx, test_idx
+
+
+def few_labels(labels: np.ndarray, index: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """`per_class` indices of each class drawn from `index`: the few-label setting."""
+    rng = np.random.default_rng(seed)
+    picked = [
+        rng.choice(index[labels[index] == c], per_class, replace=False) for c in np.unique(labels)
+    ]
+    return np.concatenate(picked)
+
+
+def open_image(path: str | Path, name: str | None = None) -> Image.Image:
+    """Open and fully decode one image, refusing non-images, corrupt files and bombs."""
+    name = name or Path(path).name
+    try:
+        image = Image.open(path)  # reads the header only, so the size check below is cheap
+    except UnidentifiedImageError:
+        raise TransferInputError(f"{name!r} is not an image PIL can read.") from None
+    except Image.DecompressionBombError:
+        raise TransferInputError(f"{name!r} is too large to decode safely.") from None
+    except OSError as err:
+        raise TransferInputError(f"{name!r} could not be opened: {err}.") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise TransferInputError(
+            f"{name!r} is {width}x{height} pixels: too large to decode safely "
+            f"(limit {MAX_PIXELS:,} pixels). Resize it first."
+        )
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise TransferInputError(f"{name!r} is corrupted or truncated ({err}).") from None
+    return image
+
+
+def image_folder(root: Path, max_images: int = MAX_IMAGES) -> tuple[list, np.ndarray, list[str]]:
+    """Read ``root/<class>/<image>``: images, labels, class names (sorted folder names)."""
+    classes = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        found = ", ".join(p.name for p in classes) or "none"
+        raise TransferInputError(
+            f"Need at least two class folders (one subfolder per class); found: {found}."
+        )
+    images, labels = [], []
+    for label, folder in enumerate(classes):
+        files = sorted(
+            p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "__"))
+        )
+        if not files:
+            raise TransferInputError(f"Class folder {folder.name!r} holds no images.")
+        for file in files:
+            if len(images) >= max_images:
+                raise TransferInputError(f"Too many images: the limit is {max_images}.")
+            images.append(open_image(file, f"{folder.name}/{file.name}"))
+            labels.append(label)
+    return images, np.array(labels), [p.name for p in classes]
+
+
+def extract_zip(archive: Path, dest: Path, max_bytes: int = MAX_UNZIPPED_BYTES) -> Path:
+    """Safely extract a zip of class folders; return the folder that holds the classes."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            for member in members:
+                parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+                if member.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+                    raise TransferInputError(
+                        f"The zip holds an unsafe path {member.filename!r}; refusing to extract."
+                    )
+            if sum(m.file_size for m in members) > max_bytes:
+                raise TransferInputError(
+                    f"The zip unpacks to more than {max_bytes // 2**20} MB; refusing to extract."
+                )
+            zf.extractall(dest, members)
+    except zipfile.BadZipFile:
+        raise TransferInputError("The upload is not a valid zip file.") from None
+    root = Path(dest)
+    entries = [p for p in root.iterdir() if not p.name.startswith((".", "__"))]
+    if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
+        root = entries[0]  # a zip of one folder that holds the class folders
+    if not any(p.is_dir() for p in root.iterdir()):
+        raise TransferInputError("The zip has no class folders: put each class in its own folder.")
+    return root
+
+
+def hub_dataset(
+    name: str, split_name: str = "train", image_column: str = "image", label_column: str = "label"
+) -> tuple[list, np.ndarray, list[str]]:
+    """An image-classification dataset from the Hub via `datasets` (online only)."""
+    from datasets import load_dataset  # imported here: only this online path needs it
+
+    return from_dataset(load_dataset(name, split=split_name), image_column, label_column)
+
+
+def from_dataset(
+    dataset, image_column: str, label_column: str
+) -> tuple[list, np.ndarray, list[str]]:
+    """Images, labels and class names from a `datasets.Dataset` with a ClassLabel column."""
+    missing = [c for c in (image_column, label_column) if c not in dataset.column_names]
+    if missing:
+        raise TransferInputError(
+            f"Column(s) {', '.join(missing)} not found; columns are: "
+            f"{', '.join(dataset.column_names)}."
+        )
+    if len(dataset) > MAX_IMAGES:
+        dataset = dataset.shuffle(seed=0).select(range(MAX_IMAGES))
+    feature = dataset.features[label_column]
+    names = getattr(feature, "names", None) or sorted({str(v) for v in dataset[label_column]})
+    labels = np.array(dataset[label_column])
+    if names and not np.issubdtype(labels.dtype, np.integer):
+        labels = np.searchsorted(np.array(names), labels.astype(str))
+    return list(dataset[image_column]), labels, [str(n) for n in names]

@@ -1,0 +1,142 @@
+"""One training stage, and staged unfreezing built from it, on top of the shared Accelerate loop.
+
+A stage freezes the lowest stages of the backbone, builds AdamW groups with layer-wise learning
+rates, follows the course's schedule and keeps the best validation weights (shared `fit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from shared.training import fit
+from shared.transfer.backbone import count_trainable, freeze, layerwise_groups, train_mode
+from shared.transfer.schedule import CourseSchedule, RecordedSchedule
+
+Split = tuple[torch.Tensor, torch.Tensor]  # images (N, 3, H, W) and labels (N,)
+
+
+@dataclass
+class StageConfig:
+    epochs: int = 6
+    batch_size: int = 32
+    weight_decay: float = 0.05  # AdamW's usual strength for fine-tuning CNNs
+    layer_decay: float = 0.5  # each stage further from the head learns at half the rate
+    patience: int | None = None  # the budget comparison trains every run for all its epochs
+    schedule: CourseSchedule = field(default_factory=CourseSchedule)
+
+
+@dataclass
+class StageResult:
+    name: str
+    n_frozen: int
+    trainable: int  # parameters that this stage trained
+    history: list[dict[str, float]]
+    lr_trace: list[float]
+    stop_reason: str
+
+
+def loss_fn(model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
+    images, labels = batch
+    logits = model(images)
+    accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
+    return F.cross_entropy(logits, labels), {"acc": accuracy}
+
+
+def loader(split: Split, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(*split), batch_size, shuffle=shuffle, generator=generator)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(chunk) for chunk in images.split(batch_size)])
+
+
+def accuracy(model: nn.Module, split: Split) -> float:
+    return (predict_logits(model, split[0]).argmax(dim=1) == split[1]).float().mean().item()
+
+
+def train_stage(
+    model: nn.Module,
+    train: Split,
+    val: Split | None,
+    config: StageConfig,
+    *,
+    n_frozen: int,
+    name: str = "stage",
+    seed: int = 0,
+    max_seconds: float | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> StageResult:
+    """Freeze the lowest `n_frozen` stages (-1: all) and train the rest with the course schedule."""
+    freeze(model, n_frozen)
+    groups = layerwise_groups(model, config.schedule.peak, config.weight_decay, config.layer_decay)
+    optimizer = torch.optim.AdamW(groups)
+    train_loader = loader(train, config.batch_size, shuffle=True, seed=seed)
+    scheduler = RecordedSchedule(optimizer, config.schedule, config.epochs * len(train_loader))
+    result = fit(
+        model,
+        optimizer,
+        train_loader,
+        loss_fn,
+        epochs=config.epochs,
+        val_loader=loader(val, 256) if val is not None else None,
+        scheduler=scheduler,
+        patience=config.patience,
+        max_seconds=max_seconds,
+        train_mode=train_mode,  # frozen BatchNorm keeps its pretrained statistics
+        on_epoch=on_epoch,
+        desc=name,
+    )
+    return StageResult(
+        name,
+        n_frozen,
+        count_trainable(model),
+        result.history,
+        scheduler.trace,
+        result.stop_reason,
+    )
+
+
+def staged_finetune(
+    model: nn.Module,
+    train: Split,
+    val: Split | None,
+    config: StageConfig,
+    plan: Sequence[int],
+    *,
+    unfreeze_lr_scale: float = 0.5,
+    seed: int = 0,
+) -> list[StageResult]:
+    """Train the head first, then unfreeze more stages: `plan` lists each stage's frozen count.
+
+    The epoch budget is split over the stages, so staged fine-tuning costs the same epochs as
+    training from scratch. Later stages run the course schedule at `unfreeze_lr_scale` times the
+    height per step, as fastai's `fine_tune` lowers the rate once the backbone thaws.
+    """
+    per_stage = [config.epochs // len(plan)] * len(plan)
+    for i in range(config.epochs % len(plan)):
+        per_stage[-1 - i] += 1
+    results = []
+    for i, (n_frozen, epochs) in enumerate(zip(plan, per_stage, strict=True)):
+        stage_config = StageConfig(
+            epochs=max(epochs, 1),
+            batch_size=config.batch_size,
+            weight_decay=config.weight_decay,
+            layer_decay=config.layer_decay,
+            patience=config.patience,
+            schedule=config.schedule.scaled(unfreeze_lr_scale**i),
+        )
+        results.append(
+            train_stage(
+                model, train, val, stage_config, n_frozen=n_frozen, name=f"stage {i + 1}", seed=seed
+            )
+        )
+    return results
