@@ -180,7 +180,6 @@ def prepare(
         docs = [model[d] for d in docs]
         phrases = sorted({w for d in docs for w in d if "_" in w})
     stats = corpus_stats(docs, options.min_count, removed, phrases)
-    check_trainable(stats, options.min_count)
     return Corpus(name, split_long(docs), stats, options)
 
 
@@ -203,16 +202,3 @@ def corpus_stats(
         phrases=list(phrases),
         top_words=counts.most_common(TOP_WORDS),
     )
-
-
-def check_trainable(stats: CorpusStats, min_count: int) -> None:
-    if stats.tokens < MIN_TOKENS:
-        raise CBOWInputError(
-            f"The corpus has {stats.tokens} words after preparation; training needs at least "
-            f"{MIN_TOKENS}. Add more text."
-        )
-    if stats.kept_vocabulary < MIN_VOCABULARY:
-        raise CBOWInputError(
-            f"Only {stats.kept_vocabulary} distinct words occur at least {min_count} times; "
-            f"training needs at least {MIN_VOCABULARY}. Add text or lower min_count."
-        )

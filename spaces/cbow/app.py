@@ -237,9 +237,7 @@ def odd_one(words, session):
 def word_map(word, topk, method, session):
     model = current(session)
     points = pd.DataFrame(
-        explore.neighbourhood(
-            model.vectors, word, int(topk), method, model.config.lowercase
-        )
+        explore.neighbourhood(model.vectors, word, int(topk), method, model.config.lowercase)
     )
     fig = px.scatter(
         points, x="x", y="y", text="word", color="similarity", hover_name="word",
@@ -379,7 +377,9 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
         with gr.Row():
             map_word = gr.Textbox("war", label="map around")
             map_k = gr.Slider(5, MAX_TOPK, 25, step=1, label="neighbours")
-            map_method = gr.Radio([("PCA", "pca"), ("t-SNE", "tsne")], value="pca", label="projection")
+            map_method = gr.Radio(
+                [("PCA", "pca"), ("t-SNE", "tsne")], value="pca", label="projection"
+            )
         map_plot = gr.Plot(label="2-D map (hover for words)")
         gr.Button("Map").click(
             handler(word_map),
