@@ -20,30 +20,41 @@ ANALOGIES = "questions-words.txt"
 ANALOGY_VOCAB = 10_000  # frequent words only; also bounds the time: one search per question
 
 
-def evaluate(vectors: KeyedVectors, analogies: bool = True) -> dict[str, float]:
-    """WordSim353 Spearman/Pearson with its OOV rate, and Google analogy accuracy."""
+def evaluate(vectors: KeyedVectors, analogies: bool = True) -> dict[str, float | None]:
+    """WordSim353 Spearman/Pearson with its OOV rate, and Google analogy accuracy.
+
+    A correlation is None when too few WordSim353 pairs are in the vocabulary to compute it.
+    """
     # gensim logs every section of the analogy test at INFO; keep the console readable
     logging.getLogger("gensim.models.keyedvectors").setLevel(logging.WARNING)
-    pearson, spearman, oov = vectors.evaluate_word_pairs(datapath(WORDSIM))
-    metrics = {
-        "wordsim353_spearman": _number(spearman.statistic),
-        "wordsim353_pearson": _number(pearson.statistic),
-        "wordsim353_oov_percent": float(oov),
-    }
+    try:
+        pearson, spearman, oov = vectors.evaluate_word_pairs(datapath(WORDSIM))
+        metrics = {
+            "wordsim353_spearman": _number(spearman.statistic),
+            "wordsim353_pearson": _number(pearson.statistic),
+            "wordsim353_oov_percent": float(oov),
+        }
+    except ValueError:  # gensim's answer when no pair has both words in the vocabulary
+        metrics = {
+            "wordsim353_spearman": None,
+            "wordsim353_pearson": None,
+            "wordsim353_oov_percent": 100.0,
+        }
     if analogies:
         accuracy, sections = vectors.evaluate_word_analogies(
             datapath(ANALOGIES), restrict_vocab=ANALOGY_VOCAB
         )
         total = sections[-1]  # gensim's last section is the total over all categories
+        questions = len(total["correct"]) + len(total["incorrect"])
         metrics |= {
-            "analogy_accuracy": float(accuracy),
-            "analogy_questions": len(total["correct"]) + len(total["incorrect"]),
+            "analogy_accuracy": float(accuracy) if questions else None,
+            "analogy_questions": questions,
             "analogy_restrict_vocab": ANALOGY_VOCAB,
         }
     return metrics
 
 
-def _number(value: float) -> float:
-    """Spearman is NaN when fewer than two pairs are in the vocabulary; report 0 instead."""
+def _number(value: float) -> float | None:
+    """A correlation, or None where it is undefined (NaN: too few pairs in the vocabulary)."""
     value = float(value)
-    return 0.0 if value != value else value
+    return None if value != value else value

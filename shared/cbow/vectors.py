@@ -221,25 +221,32 @@ print(vectors.most_similar("king"))
 
 
 def eval_results(metrics: dict) -> list[EvalResult]:
+    """The model-index entries; a metric that could not be computed is left out."""
     common = {"task_type": "word-embeddings"}
-    return [
-        EvalResult(
-            **common,
-            dataset_type="wordsim353",
-            dataset_name="WordSim353",
-            metric_type="spearmanr",
-            metric_name="Spearman",
-            metric_value=metrics["wordsim353_spearman"],
-        ),
-        EvalResult(
-            **common,
-            dataset_type="google-analogies",
-            dataset_name="Google analogies",
-            metric_type="accuracy",
-            metric_name=f"Accuracy (top {metrics['analogy_restrict_vocab']} words)",
-            metric_value=metrics["analogy_accuracy"],
-        ),
-    ]
+    results = []
+    if metrics.get("wordsim353_spearman") is not None:
+        results.append(
+            EvalResult(
+                **common,
+                dataset_type="wordsim353",
+                dataset_name="WordSim353",
+                metric_type="spearmanr",
+                metric_name="Spearman",
+                metric_value=metrics["wordsim353_spearman"],
+            )
+        )
+    if metrics.get("analogy_accuracy") is not None:
+        results.append(
+            EvalResult(
+                **common,
+                dataset_type="google-analogies",
+                dataset_name="Google analogies",
+                metric_type="accuracy",
+                metric_name=f"Accuracy (top {metrics['analogy_restrict_vocab']} words)",
+                metric_value=metrics["analogy_accuracy"],
+            )
+        )
+    return results
 
 
 @dataclass

@@ -181,7 +181,7 @@ def train_vectors(
     status = (
         f"Trained on {corpus.name}: {len(result.vectors):,} words, "
         f"{len(result.history)} epochs in {metrics['train_seconds']:.1f} s "
-        f"({result.stop_reason}). WordSim353 Spearman {metrics['wordsim353_spearman']:.3f}. "
+        f"({result.stop_reason}). WordSim353 Spearman {score(metrics['wordsim353_spearman'])}. "
         "These vectors now answer the Explore tab in this browser session only."
     )
     return (status, session, *model_panel(session))
@@ -197,9 +197,9 @@ def model_panel(session: LoadedVectors | None):
     rows = [
         f"**{which}** on {model.corpus.get('name', '?')}: {len(model.vectors):,} words, "
         f"{model.vectors.vector_size} dimensions.",
-        f"WordSim353 Spearman **{m.get('wordsim353_spearman', float('nan')):.3f}** "
-        f"({m.get('wordsim353_oov_percent', float('nan')):.1f}% of pairs out of vocabulary); "
-        f"Google analogy accuracy **{m.get('analogy_accuracy', float('nan')):.3f}** on "
+        f"WordSim353 Spearman **{score(m.get('wordsim353_spearman'))}** "
+        f"({m.get('wordsim353_oov_percent', 100):.1f}% of pairs out of vocabulary); "
+        f"Google analogy accuracy **{score(m.get('analogy_accuracy'))}** on "
         f"{m.get('analogy_questions', 0)} questions within the {ANALOGY_VOCAB:,} "
         "most frequent words.",
     ]
@@ -208,6 +208,10 @@ def model_panel(session: LoadedVectors | None):
         asdict(model.config),
         history_plot(m.get("history", []), keys=("loss",)),
     )
+
+
+def score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def similar(word, topk, session):

@@ -1,0 +1,129 @@
+"""The CBOW app over real HTTP, and its model loader (local folder, offline Hub cache)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import client_for, load_app, quick_model
+from gradio_client import Client, handle_file
+from huggingface_hub import constants
+
+from shared.cbow.vectors import VECTORS_FILE, load_model
+
+SHA = "89abcdef0123456789abcdef0123456789abcdef"
+COURSE_PAIRS = [["it, a", "is"], ["is, pleasant", "a"], ["a, day", "pleasant"]]
+# a text whose words the default vectors have never seen: training on it must change answers
+ZORBLAX = "\n\n".join(
+    f"the zorblax {verb} the quibbit near the {place} while the frindle sleeps"
+    for verb in ("chases", "follows", "watches", "greets", "feeds")
+    for place in ("river", "hill", "tower", "field")
+)
+
+
+@pytest.fixture(scope="module")
+def app():
+    os.environ["CBOW_MODEL"] = str(quick_model("cbow"))
+    try:
+        yield load_app("cbow", "cbow_app_http")
+    finally:
+        os.environ.pop("CBOW_MODEL")
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    with client_for(app.demo) as c:
+        yield c
+
+
+def rows(table: dict) -> list[list]:
+    return table["data"]
+
+
+def test_model_info_names_the_model(client):
+    assert "Model loaded from" in client.predict(api_name="/model_info")
+
+
+def test_most_similar_over_http(client, app):
+    table = client.predict("police", 5, api_name="/most_similar")
+    assert table["headers"] == ["word", "similarity"]
+    expected = app.DEFAULT.vectors.most_similar("police", topn=5)
+    assert [r[0] for r in rows(table)] == [w for w, _ in expected]
+
+
+def test_pairs_panel_shows_the_course_pairs_and_gensims(client):
+    note, course, per_side = client.predict("It is a pleasant day", 2, api_name="/pairs")
+    assert rows(course) == COURSE_PAIRS
+    assert rows(per_side)[0] == ["is", "it"] and len(rows(per_side)) == 5
+    assert "window=1" in note
+
+
+def test_prepare_shows_statistics(client, tmp_path):
+    path = tmp_path / "zorblax.txt"
+    path.write_text(ZORBLAX)
+    stats, top = client.predict(
+        "my text", [handle_file(path)], "", True, False, False, 3, api_name="/prepare"
+    )
+    assert "20 documents, 240 tokens, 16 distinct words" in stats
+    assert rows(top)[0] == ["the", 80]
+
+
+def test_training_on_an_uploaded_text_serves_that_session_only(client, tmp_path):
+    path = tmp_path / "zorblax.txt"
+    path.write_text(ZORBLAX)
+    trainer = Client(client.src, verbose=False)  # a visitor of their own, with their own session
+    status, _settings, *_ = trainer.predict(
+        "my text",
+        [handle_file(path)],
+        "",
+        True,
+        False,
+        False,
+        3,
+        20,
+        2,
+        5,
+        5,
+        api_name="/train",
+    )
+    assert "Trained on zorblax.txt" in status and "5 epochs" in status
+    neighbours = rows(trainer.predict("zorblax", 3, api_name="/most_similar"))
+    assert len(neighbours) == 3
+    # everyone else still gets the default vectors, which never saw the word
+    with pytest.raises(Exception, match="'zorblax' is not in the vocabulary"):
+        client.predict("zorblax", 3, api_name="/most_similar")
+
+
+def test_other_explore_endpoints_answer(client):
+    assert client.predict("police", "police", api_name="/similarity") == pytest.approx(1.0)
+    assert len(rows(client.predict("police", "man", "woman", api_name="/analogy"))) == 5
+    answer, table = client.predict("police officers arrested cricket", api_name="/odd_one_out")
+    assert "odd one out" in answer and len(rows(table)) == 4
+    plot = client.predict("police", 10, "pca", api_name="/map")
+    assert "police" in str(plot)
+
+
+def test_from_scratch_cbow_panel(client):
+    _plot, table = client.predict("It is a pleasant day", api_name="/scratch")
+    assert [r[:3] for r in rows(table)] == [[c, t, t] for c, t in COURSE_PAIRS]
+
+
+def test_app_loader_reads_a_repo_id_from_the_offline_cache(app, monkeypatch):
+    repo = "someorg/cbow-app-cached"
+    root = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
+    shutil.copytree(quick_model("cbow"), root / "snapshots" / SHA)
+    (root / "refs").mkdir(parents=True, exist_ok=True)
+    (root / "refs" / "main").write_text(SHA)
+    monkeypatch.setenv("CBOW_MODEL", repo)
+    loaded, status = app.load_default()
+    assert repo in status and loaded.folder.name == SHA
+    assert np.array_equal(loaded.vectors.vectors, load_model(quick_model("cbow")).vectors.vectors)
+
+
+def test_app_starts_without_a_model_and_says_how_to_get_one(app, monkeypatch, tmp_path):
+    monkeypatch.setenv("CBOW_MODEL", str(tmp_path))  # an empty folder
+    loaded, status = app.load_default()
+    assert loaded is None and "python -m training.cbow" in status and VECTORS_FILE in status
