@@ -31,7 +31,7 @@ runpy.run_path("app.py", run_name="__main__")
 # Each app's real call over HTTP: (api_name, args, a check on the answer).
 PROBES = {
     "anomaly": ("/model_info", (), lambda answer: "Model loaded from" in answer),
-    "cbow": ("/model_info", (), lambda answer: "Model loaded from" in answer),
+    "cbow": ("/most_similar", ("police", 3), lambda answer: len(answer["data"]) == 3),
     "transfer": ("/model_info", (), lambda answer: "Model loaded from" in answer),
 }
 
