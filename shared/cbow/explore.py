@@ -70,7 +70,10 @@ def analogy(
     vectors: KeyedVectors, a: str, b: str, c: str, topk: int = 5, lowercase: bool = True
 ) -> list[tuple[str, float]]:
     """Words nearest to a - b + c (king - man + woman ~ queen), the three inputs excluded."""
-    keys = [check_word(vectors, w, lowercase, name) for w, name in ((a, "a"), (b, "b"), (c, "c"))]
+    keys = [
+        check_word(vectors, w, lowercase, name)
+        for w, name in ((a, "word a"), (b, "word b"), (c, "word c"))
+    ]
     result = vectors.most_similar(positive=[keys[0], keys[2]], negative=[keys[1]], topn=topk)
     return [(w, float(s)) for w, s in result]
 
