@@ -75,7 +75,9 @@ def open_image(path: str | Path, name: str | None = None) -> Image.Image:
     except UnidentifiedImageError:
         raise TransferInputError(f"{name!r} is not an image PIL can read.") from None
     except Image.DecompressionBombError:
-        raise TransferInputError(f"{name!r} is too large to decode safely.") from None
+        raise TransferInputError(
+            f"{name!r} is too large to decode safely (limit {MAX_PIXELS:,} pixels)."
+        ) from None
     except OSError as err:
         raise TransferInputError(f"{name!r} could not be opened: {err}.") from None
     width, height = image.size

@@ -26,7 +26,7 @@ class StageConfig:
     epochs: int = 6
     batch_size: int = 32
     weight_decay: float = 0.05  # AdamW's usual strength for fine-tuning CNNs
-    layer_decay: float = 0.5  # each stage further from the head learns at half the rate
+    layer_decay: float = 0.75  # each stage further from the head learns at 3/4 the rate
     patience: int | None = None  # the budget comparison trains every run for all its epochs
     schedule: CourseSchedule = field(default_factory=CourseSchedule)
 
@@ -112,14 +112,15 @@ def staged_finetune(
     config: StageConfig,
     plan: Sequence[int],
     *,
-    unfreeze_lr_scale: float = 0.5,
+    unfreeze_lr_scale: float = 1.0,
     seed: int = 0,
 ) -> list[StageResult]:
     """Train the head first, then unfreeze more stages: `plan` lists each stage's frozen count.
 
     The epoch budget is split over the stages, so staged fine-tuning costs the same epochs as
-    training from scratch. Later stages run the course schedule at `unfreeze_lr_scale` times the
-    height per step, as fastai's `fine_tune` lowers the rate once the backbone thaws.
+    training from scratch. Each stage runs the course schedule again (a fresh warm-up for the
+    newly thawed layers), `unfreeze_lr_scale` times as high per stage; layer-wise decay already
+    keeps the lower layers' rates small.
     """
     per_stage = [config.epochs // len(plan)] * len(plan)
     for i in range(config.epochs % len(plan)):
