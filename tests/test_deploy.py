@@ -32,7 +32,7 @@ runpy.run_path("app.py", run_name="__main__")
 PROBES = {
     "anomaly": ("/model_info", (), lambda answer: "Model loaded from" in answer),
     "cbow": ("/most_similar", ("police", 3), lambda answer: len(answer["data"]) == 3),
-    "transfer": ("/model_info", (), lambda answer: "Model loaded from" in answer),
+    "transfer": ("/classify_example", (0,), lambda answer: answer[1]["label"] in list("56789")),
 }
 
 

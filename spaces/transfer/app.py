@@ -17,6 +17,7 @@ import gradio as gr
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+from PIL import Image
 
 from shared.hub import ModelSourceError, load_json, locate_model
 from shared.plots import history_plot
@@ -108,7 +109,7 @@ def classify_example(index: int, session=None):
     if not 0 <= int(index) < EXAMPLES:
         raise UserInputError(f"Example index must be 0 to {EXAMPLES - 1}.")
     image = EXAMPLE_IMAGES[int(index)]
-    return (image.resize((128, 128), 0), *predict(current(session), image))
+    return (image.resize((128, 128), Image.NEAREST), *predict(current(session), image))
 
 
 @handler
@@ -199,7 +200,8 @@ def comparison_table() -> pd.DataFrame:
     for n, few in METRICS.get("few_label", {}).items():
         row = {k: v for k, v in few.items() if k != "seeds"}
         rows.append({"setting": f"{n} labels/class ({len(few['seeds'])} seeds)", **row})
-    return pd.DataFrame(rows).round(4)
+    columns = ["setting", "scratch", "head_only", "fine_tuned"]
+    return pd.DataFrame(rows, columns=columns).round(4)
 
 
 def stage_frame() -> pd.DataFrame:
@@ -212,6 +214,7 @@ def stage_frame() -> pd.DataFrame:
     frame = frame.map(lambda t: "trained" if t else "frozen")
     counts = {r["stage"]: r["parameters"] for r in rows}
     frame.insert(0, "parameters", [counts[s] for s in frame.index])
+    frame.columns.name = None
     return frame.reset_index()
 
 

@@ -1,0 +1,187 @@
+"""Transfer learning benchmark: accuracy of the three strategies, training and inference speed.
+
+    python benchmarks/transfer.py          # ~10 min on 2 CPU cores -> results/transfer.md
+    python benchmarks/transfer.py --seeds 1 --repeats 3 --out /tmp/t.md   # a quick look
+
+Accuracy: the offline digits experiment (pretrain on 0-4, transfer to 5-9) with the training
+defaults; from scratch / head only / staged fine-tuning at the full budget and with 5 and 10
+labels per class (mean and spread over seeds), plus two head-only variants (a hidden-layer head;
+the top stage unfrozen). Speed: training images/s with the backbone frozen against full
+fine-tuning (same model, batch, steps), and latency of the app's classify function for resnet18
+at its native 224 px, with and without Grad-CAM. Timings alternate the compared settings inside
+each repeat and report medians, because the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from timm.data import resolve_model_data_config
+
+from shared.transfer import backbone, data, hub_io, recipe
+from shared.transfer.cam import classify
+from training import transfer
+
+RESULTS = Path(__file__).resolve().parent / "results" / "transfer.md"
+
+
+def accuracy_section(seeds: int) -> list[str]:
+    args = transfer.parse_args([])
+    with tempfile.TemporaryDirectory() as tmp:
+        source, _ = transfer.pretrain_source(args, Path(tmp) / "source")
+        images, labels, names = data.digits(data.TARGET_DIGITS)
+        probe = transfer.new_model(args, len(names), source, args.seed)
+        x, y = data.encode(images, resolve_model_data_config(probe)), torch.as_tensor(labels)
+        train_idx, val_idx, test_idx = data.split(labels, 0.2, 0.2, args.seed)
+        train, val, test = ((x[i], y[i]) for i in (train_idx, val_idx, test_idx))
+        k = len(names)
+        full = transfer.compare(args, source, train, val, test, k, args.seed, args.epochs)
+        rows = [("full budget", {m: [a] for m, a in full["accuracy"].items()})]
+        for per_class in (5, 10):
+            runs = {}
+            for seed in range(seeds):
+                few = data.few_labels(labels, train_idx, per_class, seed)
+                res = transfer.compare(
+                    args, source, (x[few], y[few]), None, test, k, seed, args.few_epochs
+                )
+                for m, a in res["accuracy"].items():
+                    runs.setdefault(m, []).append(a)
+            rows.append((f"{per_class} labels/class", runs))
+        variants = head_only_variants(args, source, train, val, test, k)
+    lines = [
+        f"Backbone `{args.backbone}` at {args.img_size} px, {args.epochs} epochs per run "
+        f"(few-label runs: {args.few_epochs}), {seeds} seed(s) for few-label rows; "
+        "target test split of digits 5-9 (360 images).",
+        "",
+        "| setting | from scratch | head only | fine-tuned (staged) |",
+        "|---|---|---|---|",
+    ]
+    for setting, runs in rows:
+        cells = [_mean_spread(runs[m]) for m in ("scratch", "head_only", "fine_tuned")]
+        lines.append(f"| {setting} | {' | '.join(cells)} |")
+    lines += ["", "Head-only variants (full budget, same epochs):", ""]
+    lines += ["| head-only variant | test accuracy |", "|---|---|"]
+    lines += [f"| {name} | {acc:.2%} |" for name, acc in variants]
+    return lines
+
+
+def _mean_spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2%}"
+    return f"{np.mean(values):.2%} (min {min(values):.2%}, max {max(values):.2%})"
+
+
+def head_only_variants(args, source, train, val, test, k) -> list[tuple[str, float]]:
+    out = []
+    config = transfer.stage_config(args)
+    for name, hidden, n_frozen in (
+        ("linear head, whole backbone frozen (default)", 0, -1),
+        ("hidden layer of 128, whole backbone frozen", 128, -1),
+        ("linear head, top stage unfrozen", 0, None),
+    ):
+        args.head_hidden = hidden
+        model = transfer.new_model(args, k, source, args.seed)
+        frozen = len(backbone.stages(model)) - 1 if n_frozen is None else n_frozen
+        recipe.train_stage(model, train, val, config, n_frozen=frozen, seed=args.seed)
+        out.append((name, recipe.accuracy(model, test)))
+    args.head_hidden = 0
+    return out
+
+
+def throughput(model, n_frozen: int, x, y, steps: int) -> float:
+    backbone.freeze(model, n_frozen)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    backbone.train_mode(model)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss, _ = recipe.loss_fn(model, (x, y))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return steps * len(x) / (time.perf_counter() - start)
+
+
+def speed_section(repeats: int) -> list[str]:
+    lines = ["| model | input | batch | head only (img/s) | full fine-tune (img/s) | ratio |"]
+    lines.append("|---|---|---|---|---|---|")
+    for name, size, batch, steps in (("test_resnet", 32, 32, 20), ("resnet18", 32, 32, 3)):
+        model = backbone.create(name, 5, size)
+        x, y = torch.randn(batch, 3, size, size), torch.arange(batch) % 5
+        throughput(model, 0, x, y, 1)  # warm-up
+        head, full = [], []
+        for _ in range(repeats):  # alternate, so both see the same background load
+            head.append(throughput(model, -1, x, y, steps))
+            full.append(throughput(model, 0, x, y, steps))
+        h, f = statistics.median(head), statistics.median(full)
+        lines.append(f"| {name} | {size} px | {batch} | {h:.0f} | {f:.0f} | {h / f:.2f}x |")
+    return lines
+
+
+def latency_section(calls: int) -> list[str]:
+    model = backbone.create("resnet18", 5, 224)  # native size; weights do not change the time
+    model.eval()
+    clf = hub_io.Classifier(model, list("56789"), resolve_model_data_config(model), {}, None)
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8))
+    classify(clf, image)  # warm-up
+    times = {True: [], False: []}
+    for _ in range(calls):
+        for cam in (False, True):
+            start = time.perf_counter()
+            classify(clf, image, cam=cam)
+            times[cam].append(1000 * (time.perf_counter() - start))
+    lines = ["| resnet18, 224 px, 400x300 upload | median (ms) | p95 (ms) |", "|---|---|---|"]
+    for cam, label in ((False, "labels only"), (True, "labels + Grad-CAM + box")):
+        t = times[cam]
+        lines.append(f"| {label} | {statistics.median(t):.1f} | {np.percentile(t, 95):.1f} |")
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--seeds", type=int, default=3, help="few-label seeds (default: 3)")
+    p.add_argument("--repeats", type=int, default=5, help="throughput repeats (default: 5)")
+    p.add_argument("--calls", type=int, default=30, help="latency calls (default: 30)")
+    p.add_argument("--out", type=Path, default=RESULTS, help=f"report (default: {RESULTS})")
+    args = p.parse_args()
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+    speed = speed_section(args.repeats)
+    latency = latency_section(args.calls)
+    accuracy = accuracy_section(args.seeds)
+    minutes = (time.perf_counter() - start) / 60
+    report = [
+        "# Transfer learning benchmark",
+        "",
+        f"`python benchmarks/transfer.py --seeds {args.seeds} --repeats {args.repeats} "
+        f"--calls {args.calls}`: {minutes:.1f} min on {os.cpu_count()} CPU cores, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads; 1-min load average "
+        f"{load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other jobs "
+        "shared the machine, so absolute timings are noisy; ratios come from the same run).",
+        "",
+        "## Accuracy (target test split)",
+        "",
+        *accuracy,
+        "",
+        "## Training throughput: backbone frozen against full fine-tuning",
+        "",
+        *speed,
+        "",
+        "## Inference latency of the app's classify function",
+        "",
+        *latency,
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(report))
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
