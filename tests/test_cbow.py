@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import quick_model
-from huggingface_hub import HfApi, ModelCard, constants
+from huggingface_hub import HfApi, ModelCard
 
 from shared.cbow import CBOWInputError, explore
 from shared.cbow.corpus import (
@@ -224,17 +223,6 @@ def test_loader_refuses_a_file_that_is_not_word2vec_binary(tmp_path):
     path.write_bytes(b"hello world\n")
     with pytest.raises(CBOWInputError, match="not a word2vec binary file"):
         read_word2vec_binary(path)
-
-
-def test_quick_model_loads_by_repo_id_from_the_offline_cache():
-    repo = "someorg/cbow-cached"
-    root = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
-    shutil.copytree(quick_model("cbow"), root / "snapshots" / SHA)
-    (root / "refs").mkdir(parents=True, exist_ok=True)
-    (root / "refs" / "main").write_text(SHA)
-    loaded = load_model(repo)
-    local = load_model(quick_model("cbow"))
-    assert np.array_equal(loaded.vectors.vectors, local.vectors.vectors)
 
 
 def test_push_uploads_the_saved_folder_which_reloads(tmp_path, monkeypatch):

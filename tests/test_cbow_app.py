@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
-from huggingface_hub import constants
+from test_hub import cache_repo
 
 from shared.cbow.vectors import VECTORS_FILE, load_model
 
-SHA = "89abcdef0123456789abcdef0123456789abcdef"
 COURSE_PAIRS = [["it, a", "is"], ["is, pleasant", "a"], ["a, day", "pleasant"]]
 # a text whose words the default vectors have never seen: training on it must change answers
 ZORBLAX = "\n\n".join(
@@ -24,13 +22,18 @@ ZORBLAX = "\n\n".join(
 )
 
 
-@pytest.fixture(scope="module")
-def app():
+def app_with_quick_model(module_name: str):
+    """The app, imported with the `--quick` model as its default (a generator for fixtures)."""
     os.environ["CBOW_MODEL"] = str(quick_model("cbow"))
     try:
-        yield load_app("cbow", "cbow_app_http")
+        yield load_app("cbow", module_name)
     finally:
         os.environ.pop("CBOW_MODEL")
+
+
+@pytest.fixture(scope="module")
+def app():
+    yield from app_with_quick_model("cbow_app_http")
 
 
 @pytest.fixture(scope="module")
@@ -113,13 +116,11 @@ def test_from_scratch_cbow_panel(client):
 
 def test_app_loader_reads_a_repo_id_from_the_offline_cache(app, monkeypatch):
     repo = "someorg/cbow-app-cached"
-    root = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
-    shutil.copytree(quick_model("cbow"), root / "snapshots" / SHA)
-    (root / "refs").mkdir(parents=True, exist_ok=True)
-    (root / "refs" / "main").write_text(SHA)
+    snapshot = cache_repo(repo)  # test_hub's offline cache layout, then our files in it
+    shutil.copytree(quick_model("cbow"), snapshot, dirs_exist_ok=True)
     monkeypatch.setenv("CBOW_MODEL", repo)
     loaded, status = app.load_default()
-    assert repo in status and loaded.folder.name == SHA
+    assert repo in status and loaded.folder == snapshot
     assert np.array_equal(loaded.vectors.vectors, load_model(quick_model("cbow")).vectors.vectors)
 
 

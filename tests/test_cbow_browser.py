@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from conftest import ARTIFACTS, load_app, quick_model, serve
+from conftest import ARTIFACTS, serve
+from test_cbow_app import app_with_quick_model
 
 
 @pytest.fixture(scope="module")
 def app():
-    os.environ["CBOW_MODEL"] = str(quick_model("cbow"))
-    try:
-        yield load_app("cbow", "cbow_app_browser")
-    finally:
-        os.environ.pop("CBOW_MODEL")
+    yield from app_with_quick_model("cbow_app_browser")
 
 
 def table_rows(page, elem_id: str, rows: int, columns: int = 2) -> list[list[str]]:

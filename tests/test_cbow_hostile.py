@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import client_for, load_app, quick_model
+from conftest import client_for, quick_model
 from gradio_client import handle_file
+from test_cbow_app import app_with_quick_model
 
 from shared.cbow.corpus import MAX_CORPUS_MB
 from shared.cbow.vectors import FULL_MODEL_FILE, VECTORS_FILE
@@ -90,11 +91,7 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def app():
-    os.environ["CBOW_MODEL"] = str(quick_model("cbow"))
-    try:
-        yield load_app("cbow", "cbow_app_hostile")
-    finally:
-        os.environ.pop("CBOW_MODEL")
+    yield from app_with_quick_model("cbow_app_hostile")
 
 
 @pytest.fixture(scope="module")

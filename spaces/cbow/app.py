@@ -278,8 +278,8 @@ HOW_IT_WORKS = f"""
 CBOW (continuous bag of words) learns a vector per word by predicting each word from its
 neighbours. Each context word is a one-hot vector; the context vectors go through one shared
 hidden layer (its weights are the word vectors), are averaged, and a softmax over the
-vocabulary predicts the target. Below, a 60-line PyTorch version trains live on your
-sentences. gensim trains the real vectors the same way, but replaces the full softmax by
+vocabulary predicts the target. Below, a PyTorch version of under 100 lines trains live on
+your sentences. gensim trains the real vectors the same way, but replaces the full softmax by
 *negative sampling*: it scores the target against a few random "noise" words.
 
 **Limits of this app:** uploads of .txt files only, at most {MAX_FILE_SIZE} per file and
