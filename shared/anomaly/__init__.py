@@ -1,0 +1,1 @@
+"""Anomaly detection with an autoencoder: data, model, training, thresholds and plots."""
