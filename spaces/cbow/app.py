@@ -356,7 +356,8 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
         similar_button.click(
             handler(similar), [word, topk, session], neighbours, api_name="most_similar"
         )
-        gr.Examples([["king"], ["government"], ["pleasant"], ["music"]], [word])
+        # "day" is from the course's sentence; the others show topical and named neighbours
+        gr.Examples([["day"], ["king"], ["music"], ["einstein"], ["france"]], [word])
         with gr.Row():
             word_a = gr.Textbox("man", label="word 1")
             word_b = gr.Textbox("woman", label="word 2")
@@ -372,7 +373,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
         gr.Button("Analogy").click(
             handler(analogy), [an_a, an_b, an_c, session], analogies, api_name="analogy"
         )
-        odd_words = gr.Textbox("breakfast cereal dinner lunch", label="words (space separated)")
+        odd_words = gr.Textbox("france germany italy music", label="words (space separated)")
         odd_answer = gr.Markdown()
         odd_table = gr.Dataframe(interactive=False)
         gr.Button("Odd one out").click(
