@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate import PartialState
 from huggingface_hub import EvalResult
 from timm.data import resolve_model_data_config
 
@@ -149,6 +150,7 @@ def pretrain_source(args, folder: Path) -> tuple[str, dict]:
     acc = recipe.accuracy(model, (x[val], y[val]))
     if is_main_process():
         hub_io.save(model, folder, names, {"role": "source", "digits": list(data.SOURCE_DIGITS)})
+    PartialState().wait_for_everyone()  # under torchrun, the others load what rank 0 saved
     print(f"source model (digits 0-4): val accuracy {acc:.4f} -> {folder}")
     return str(folder), {"val_accuracy": acc, "history": run.history}
 
