@@ -1,0 +1,257 @@
+"""The anomaly lab: thresholds, metrics, validation, artifacts and the app over HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, client_for, load_app, quick_model
+from gradio_client import handle_file
+from huggingface_hub import HfApi, ModelCard, constants
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+
+from shared.anomaly.data import (
+    MIN_ROWS,
+    load_builtin,
+    read_csv,
+    table_from_frame,
+    task_from_frame,
+    window_labels,
+    windows,
+)
+from shared.anomaly.model import load_autoencoder
+from shared.anomaly.scoring import flags, metrics, point_scores, threshold
+from shared.anomaly.train import TrainSettings, train_autoencoder
+from shared.hub import ModelSourceError, push_folder
+from shared.ui import UserInputError
+
+ERRORS = np.array([0.1, 0.2, 0.3, 0.4, 1.0])
+
+
+# --- thresholds and metrics, by hand ---------------------------------------------------------
+def test_threshold_rules_match_hand_computation():
+    # mean 0.4, population std sqrt(((.3)^2+(.2)^2+(.1)^2+0+(.6)^2)/5) = sqrt(0.1) = 0.3162
+    assert threshold("mean_std", ERRORS) == pytest.approx(0.4 + 0.31623, abs=1e-5)
+    assert threshold("mean_std", ERRORS, 2.0) == pytest.approx(0.4 + 2 * 0.31623, abs=1e-5)
+    assert threshold("max", ERRORS) == 1.0
+    # 80th percentile with linear interpolation: between 0.4 (75%) and 1.0 (100%)
+    assert threshold("percentile", ERRORS, 0.2) == pytest.approx(0.52)
+    val_errors, val_labels = np.array([0.1, 0.2, 0.35, 0.5, 0.6]), np.array([0, 0, 0, 1, 1])
+    cut = threshold("best_f1", ERRORS, val_errors=val_errors, val_labels=val_labels)
+    assert 0.35 <= cut < 0.5
+    assert flags(val_errors, cut).tolist() == [0, 0, 0, 1, 1]
+
+
+def test_best_f1_needs_labels_and_rules_are_named():
+    with pytest.raises(UserInputError, match="labelled validation split"):
+        threshold("best_f1", ERRORS)
+    with pytest.raises(UserInputError, match="Unknown threshold rule"):
+        threshold("median", ERRORS)
+    with pytest.raises(UserInputError, match="contamination"):
+        threshold("percentile", ERRORS, 0.9)
+
+
+def test_metrics_match_scikit_learn():
+    rng = np.random.default_rng(0)
+    labels = (rng.random(200) < 0.2).astype(int)
+    errors = rng.random(200) + labels * 0.5
+    m = metrics(errors, labels, 0.9)
+    predicted = (errors > 0.9).astype(int)
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(labels, errors))
+    assert m["pr_auc"] == pytest.approx(average_precision_score(labels, errors))
+    assert m["f1"] == pytest.approx(f1_score(labels, predicted))
+    assert m["tp"] == int(((predicted == 1) & (labels == 1)).sum())
+    assert m["tp"] + m["fp"] + m["tn"] + m["fn"] == 200
+
+
+def test_windows_and_point_mapping():
+    series = np.arange(10, dtype=np.float32)
+    assert windows(series, 4, 3).tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    points = np.zeros(10)
+    points[5] = 1
+    assert window_labels(points, 4, 3).tolist() == [0, 1, 0]
+    assert point_scores(np.array([1.0, 5.0, 2.0]), 10, 4, 3).tolist() == [
+        1, 1, 1, 5, 5, 5, 5, 2, 2, 2,
+    ]  # fmt: skip
+
+
+# --- validation: every bad input names its problem -------------------------------------------
+def _csv(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+NUMBERS = "a,b,label\n" + "".join(f"{i},{i * 2},{int(i % 10 == 0)}\n" for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "message"),
+    [
+        ("", {}, "empty"),
+        ("name\n" + "x\n" * 30, {}, "no numeric columns"),
+        ("a,b\n" + "1,2\n" * 20 + "x,3\n", {}, "mix numbers and text"),
+        ("a,b\n" + "1,2\n" * 25 + "nan,3\ninf,4\n", {}, "2 row\\(s\\) hold NaN"),
+        (NUMBERS, {"label_col": "target"}, "Label column 'target' not found; columns are: a, b"),
+        ("a,y\n" + "".join(f"{i},{i % 5}\n" for i in range(30)), {"label_col": "y"}, "5 classes"),
+        ("a,b\n" + "1,2\n" * 5, {}, f"at least {MIN_ROWS} needed"),
+        (NUMBERS, {"layout": "series", "window": 10}, "exactly one numeric column"),
+        ("v\n" + "1\n" * 30, {"layout": "series", "window": 100}, "longer than the series"),
+    ],
+)
+def test_bad_csvs_get_named_errors(tmp_path, content, kwargs, message):
+    with pytest.raises(UserInputError, match=message):
+        task_from_frame(read_csv(_csv(tmp_path, content)), **kwargs)
+
+
+def test_missing_values_can_be_dropped_and_size_is_capped(tmp_path):
+    frame = read_csv(_csv(tmp_path, "a,b\n" + "1,2\n" * 25 + "nan,3\n"))
+    x, labels, columns = table_from_frame(frame, drop_missing=True)
+    assert x.shape == (25, 2) and labels is None and columns == ["a", "b"]
+    with pytest.raises(UserInputError, match="limit is"):
+        read_csv(_csv(tmp_path, "a\n" + "1\n" * 100), max_bytes=50)
+
+
+# --- the model: training, round trips, the planted anomaly ----------------------------------
+@pytest.fixture(scope="module")
+def quick():
+    return quick_model("anomaly")
+
+
+def test_quick_artifact_loads_and_its_card_carries_the_metrics(quick):
+    assert {"config.json", "model.safetensors", "metrics.json", "README.md"} <= {
+        p.name for p in quick.iterdir()
+    }
+    model = load_autoencoder(quick)
+    card = ModelCard.load(quick / "README.md")
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    test = pd.read_json(quick / "metrics.json", typ="series")["test"]
+    assert results["roc_auc"] == pytest.approx(test["roc_auc"])
+    assert model.config.threshold == pytest.approx(test["threshold"])
+    assert model.config.mean and model.config.window > 0  # raw input reproduces scores
+
+
+def test_save_load_reproduces_scores_exactly(tmp_path):
+    data = load_builtin("breast_cancer")
+    result = train_autoencoder(data, TrainSettings(epochs=3))
+    result.model.save(tmp_path / "m")
+    loaded = load_autoencoder(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.score(data.test), result.model.score(data.test))
+    assert loaded.config == result.model.config
+
+
+def test_strict_loading_refuses_missing_weights(tmp_path, quick):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "m"
+    shutil.copytree(quick, folder)
+    weights = load_file(folder / "model.safetensors")
+    weights.pop(next(iter(weights)))
+    save_file(weights, folder / "model.safetensors")
+    with pytest.raises(ModelSourceError, match="do not fit its config.json"):
+        load_autoencoder(folder)
+
+
+def test_repo_id_loads_from_the_offline_cache(quick):
+    sha = "a" * 40
+    root = Path(constants.HF_HUB_CACHE) / "models--someorg--anomaly-test"
+    shutil.copytree(quick, root / "snapshots" / sha)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(sha)
+    model, local = load_autoencoder("someorg/anomaly-test"), load_autoencoder(quick)
+    probe = np.random.default_rng(0).normal(size=(5, local.config.n_features))
+    np.testing.assert_array_equal(model.score(probe), local.score(probe))
+
+
+def test_push_uploads_the_artifact_folder_that_reloads(quick, monkeypatch):
+    calls = {}
+    monkeypatch.setattr(
+        HfApi, "create_repo", lambda self, repo_id, **kw: f"https://hf.co/{repo_id}"
+    )
+    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.update(kw))
+    push_folder(quick, "someorg/anomaly-autoencoder")
+    uploaded = Path(calls["folder_path"])
+    assert uploaded == quick and calls["repo_id"] == "someorg/anomaly-autoencoder"
+    assert {"model.safetensors", "config.json", "metrics.json", "README.md"} <= {
+        p.name for p in uploaded.iterdir()
+    }
+    app = _app_with_model(monkeypatch, uploaded)
+    assert app.MODEL is not None and "Model loaded from" in app.model_info()
+
+
+@pytest.mark.slow
+def test_planted_ecg_anomaly_is_flagged():
+    data = load_builtin("ecg", stride=2)
+    result = train_autoencoder(data, TrainSettings(epochs=10, batch_size=256))
+    errors = result.model.score(data.test)
+    flagged = flags(errors, result.model.config.threshold)
+    points = point_scores(errors, len(data.series), data.window, data.stride)
+    labels = data.point_labels
+    # every labelled anomalous segment has flagged points, and flags are likelier inside them
+    starts = np.flatnonzero(np.diff(np.r_[0, labels]) == 1)
+    for start in starts:
+        assert (points[start : start + 100] > result.model.config.threshold).any()
+    assert flagged[data.test_labels == 1].mean() > flagged[data.test_labels == 0].mean()
+
+
+# --- the app over HTTP -------------------------------------------------------------------------
+def _app_with_model(monkeypatch, folder: Path):
+    monkeypatch.setenv("ANOMALY_MODEL", str(folder))
+    return load_app("anomaly")
+
+
+def test_app_scores_a_builtin_and_the_slider_changes_the_outputs(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    with client_for(app.demo) as client:
+        first = client.predict("ecg", 0, None, "", False, api_name="/detect")
+        summary, slider, count, report = first[:4]
+        assert "Scored **ecg**" in summary and "flagged" in count and "ROC-AUC" in report
+        low = client.predict(slider["minimum"], api_name="/threshold")
+        high = client.predict(slider["maximum"], api_name="/threshold")
+        assert low[0] != high[0] and low[1] != high[1]
+        assert high[0].startswith("**0 of") and not low[0].startswith("**0 of")
+        scores = pd.read_csv(high[6])
+        assert len(scores) == int(count.split(" of ")[1].split("**")[0].replace(",", ""))
+
+
+def test_app_scores_an_uploaded_csv_and_trains(tmp_path, monkeypatch):
+    app = _app_with_model(monkeypatch, quick_model("anomaly"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4))
+    x[:6] += 8  # six planted outliers
+    frame = pd.DataFrame(x, columns=list("abcd")).assign(label=[1] * 6 + [0] * 114)
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    with client_for(app.demo) as client:
+        # the default model reads ECG windows: a 4-column table gets a clear refusal
+        with pytest.raises(Exception, match="scores one series column"):
+            client.predict("ecg", 0, handle_file(path), "label", False, api_name="/detect")
+        trained = client.predict(
+            "ecg", 0, handle_file(path), "table", "label", 40, 1, False, "dense", 20, 0,
+            "percentile", 0.05, api_name="/train",
+        )  # fmt: skip
+        assert "Trained a dense autoencoder on rows.csv" in trained[0]
+        out = client.predict("ecg", 0, handle_file(path), "label", False, api_name="/detect")
+        assert "Scored **rows.csv**" in out[0]
+        scores = pd.read_csv(out[8])
+        assert set(scores.columns) >= {"row", "error", "flagged", "label"}
+    assert scores.sort_values("error").tail(6)["label"].sum() >= 5  # outliers score highest
+
+
+@pytest.mark.slow
+def test_cli_quick_run_writes_a_loadable_artifact(tmp_path):
+    out = tmp_path / "m"
+    subprocess.run(
+        [sys.executable, "-m", "training.anomaly", "--quick", "--dataset", "digits",
+         "--normal-digit", "3", "--threshold-rule", "best_f1", "--out", str(out)],
+        check=True, cwd=REPO, capture_output=True, env={**os.environ},
+    )  # fmt: skip
+    model = load_autoencoder(out)
+    assert model.config.threshold_rule == "best_f1" and model.config.n_features == 64
+    assert "roc_auc" in pd.read_json(out / "metrics.json", typ="series")["test"]
