@@ -115,13 +115,14 @@ def latency(result, queries: int) -> dict[str, float]:
         explore.most_similar(vectors, word, 10)
         direct.append((time.perf_counter() - start) * 1000)
 
+    sys.path.insert(0, str(REPO / "tests"))
+    # the tests' way to serve an app on 127.0.0.1; importing it clears $CBOW_MODEL, so first
+    from conftest import client_for, load_app
+
     folder = Path(tempfile.mkdtemp(prefix="cbow-bench-")) / "model"
     corpus = {"name": "built-in corpus", "tokens": 0}
     save_model(folder, result, CBOWConfig(), corpus=corpus, metrics={}, command="bench")
     os.environ["CBOW_MODEL"] = str(folder)
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import client_for, load_app  # the tests' way to serve an app on 127.0.0.1
-
     app = load_app("cbow", "cbow_app_bench")
     endpoint, noop = [], []
     with client_for(app.demo) as client:
@@ -157,6 +158,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     sentences = builtin_corpus().sentences
     rows, summary = quality_rows(sentences, args.repeats)
+    print(rows, summary["overhead"], flush=True)
     lat = latency(summary["best"], args.queries)
     tuned = rows[0]
     tuned_spearman = float(tuned[3].split()[0])

@@ -70,6 +70,10 @@ def train(
 ) -> TrainResult:
     """Train CBOW (sg=0) on `sentences`, one gensim `train()` call per epoch.
 
+    `sentences` are token lists held in memory, so handing them to gensim's worker threads
+    costs nothing per epoch (gensim's `corpus_file` mode matters past ~8 workers, where a
+    Python iterator stops scaling; these machines have 2 cores).
+
     One call per epoch is what lets us stop at `max_seconds`; the learning rate still decays
     linearly across all epochs, as a single call would. The loss reported per epoch is
     `NegativeSamplingLoss` on a fixed sample of pairs. gensim's own counter

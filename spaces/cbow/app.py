@@ -48,6 +48,7 @@ BUILTIN, MINE = "built-in corpus", "my text"
 MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
 MAX_SCRATCH_SENTENCES = 20
+SESSION_SECONDS = 3600  # a session's own vectors (~4 MB for the built-in corpus) live this long
 
 
 def load_default() -> tuple[LoadedVectors | None, str]:
@@ -296,7 +297,8 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
     gr.Markdown("# Word2Vec CBOW\nPrepare a corpus, see CBOW's training pairs, train, explore.")
     info = gr.Markdown(STATUS)
     demo.load(handler(model_info), outputs=info, api_name="model_info")
-    session = gr.State(None)
+    # vectors trained here, for this browser session only; freed an hour after the last use
+    session = gr.State(None, time_to_live=SESSION_SECONDS)
 
     with gr.Tab("1. Prepare"):
         source = gr.Radio([BUILTIN, MINE], value=BUILTIN, label="Corpus", elem_id="source")
