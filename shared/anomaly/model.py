@@ -94,8 +94,7 @@ class Autoencoder(
 
     def errors(self, x: torch.Tensor) -> torch.Tensor:
         """Per-sample reconstruction error of already-scaled input, in the training loss."""
-        diff = self(x) - x
-        return (diff.abs() if self.config.loss == "mae" else diff.square()).mean(dim=1)
+        return reconstruction_errors(self(x), x, self.config.loss)
 
     def scale(self, raw: np.ndarray) -> torch.Tensor:
         raw = np.asarray(raw, dtype=np.float32)
@@ -130,6 +129,12 @@ class Autoencoder(
         return (
             f"{c.variant} autoencoder on {c.dataset or 'data'} ({source}), latent size {c.latent}"
         )
+
+
+def reconstruction_errors(out: torch.Tensor, x: torch.Tensor, loss: str) -> torch.Tensor:
+    """Mean absolute (MAE) or squared (MSE) error per sample: the loss and the anomaly score."""
+    diff = out - x
+    return (diff.abs() if loss == "mae" else diff.square()).mean(dim=1)
 
 
 class ModelShapeError(UserInputError):

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from shared.anomaly.data import AnomalyData
-from shared.anomaly.model import Autoencoder, AutoencoderConfig
+from shared.anomaly.model import Autoencoder, AutoencoderConfig, reconstruction_errors
 from shared.anomaly.scoring import THRESHOLD_RULES, metrics, threshold
 from shared.training import fit, seed_everything
 from shared.ui import UserInputError
@@ -45,11 +45,6 @@ class TrainResult:
     stop_reason: str
     metrics: dict  # on the test split; empty when the data has no labels
     train_errors: np.ndarray
-
-
-def _loss(model: Autoencoder, batch) -> torch.Tensor:
-    (x,) = batch
-    return model.errors(x).mean()
 
 
 def train_autoencoder(
@@ -100,7 +95,8 @@ def train_autoencoder(
         model,
         torch.optim.Adam(model.parameters(), lr=settings.lr),
         DataLoader(TensorDataset(fit_x), batch_size=settings.batch_size, shuffle=True),
-        _loss,
+        # call the model itself, not a method: under torchrun it is wrapped in DDP
+        lambda m, batch: reconstruction_errors(m(batch[0]), batch[0], settings.loss).mean(),
         epochs=settings.epochs,
         val_loader=DataLoader(TensorDataset(val_x), batch_size=1024),
         patience=settings.patience,
