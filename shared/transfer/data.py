@@ -120,7 +120,7 @@ def extract_zip(archive: Path, dest: Path, max_bytes: int = MAX_UNZIPPED_BYTES) 
     """Safely extract a zip of class folders; return the folder that holds the classes."""
     try:
         with zipfile.ZipFile(archive) as zf:
-            members = [m for m in zf.infolist() if not m.is_dir()]
+            members = zf.infolist()  # folders too: an empty class folder must be seen as one
             for member in members:
                 parts = PurePosixPath(member.filename.replace("\\", "/")).parts
                 if member.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
