@@ -226,6 +226,8 @@ def main(argv=None) -> None:
         best = metrics["tuning"]["best"]
         args.lr, args.batch_size = best["lr"], best["batch_size"]
         args.weight_decay, args.dropout = best["weight_decay"], best["dropout"]
+        unfrozen = best["unfrozen_stages"]  # stage 2 thaws the tuned number of top stages
+        args.unfreeze_plan = [len(backbone.stages(probe)) - unfrozen] if unfrozen else []
         print("best trial:", best)
     full = compare(args, source, train, val, test, len(names), args.seed, args.epochs)
     model = full.pop("model")
