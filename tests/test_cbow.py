@@ -261,3 +261,23 @@ def test_help_states_every_default(capsys):
     for flag in ("--vector-size", "--window", "--negative", "--min-count", "--epochs", "--workers"):
         assert flag in text
     assert text.count("(default:") >= 12
+
+
+def test_cli_trains_on_a_folder_of_text_files(tmp_path, capsys):
+    from training import cbow as trainer
+
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text("the king rules the land and the queen rules the sea\n" * 20)
+    (texts / "b.txt").write_bytes(
+        "the café opens and the king drinks coffee\n".encode("cp1252") * 20
+    )
+    out = trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m"), "--epochs", "2"])
+    assert "b.txt' is not UTF-8" in capsys.readouterr().err
+    loaded = load_model(out)
+    assert "café" in loaded.vectors.key_to_index and loaded.corpus["name"] == str(texts)
+    assert loaded.corpus["prepare"]["lowercase"] is True
+    (texts / "a.txt").write_text("tiny")
+    (texts / "b.txt").unlink()
+    with pytest.raises(SystemExit, match="training needs at least 50"):
+        trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m2")])

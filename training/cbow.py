@@ -123,19 +123,15 @@ def main(argv: list[str] | None = None) -> Path:
         config = replace(config, **QUICK_SETTINGS)
     try:
         corpus = load_corpus(args)
+        stats = corpus.stats
+        print(
+            f"corpus: {stats.documents} documents, {stats.tokens} tokens, {stats.vocabulary} words"
+        )
+        result = train(corpus.sentences, config, max_seconds=args.max_seconds)
     except CBOWInputError as err:
         raise SystemExit(str(err)) from None
-    stats = corpus.stats
-    print(f"corpus: {stats.documents} documents, {stats.tokens} tokens, {stats.vocabulary} words")
-    result = train(corpus.sentences, config, max_seconds=args.max_seconds)
-    metrics = evaluate(result.vectors)
-    metrics |= {
-        "train_seconds": result.history[-1]["seconds"],
-        "epochs_run": len(result.history),
-        "stop_reason": result.stop_reason,
-        "vocabulary": len(result.vectors),
-    }
-    print({k: v for k, v in metrics.items() if k != "history"})
+    metrics = evaluate(result.vectors) | result.summary()
+    print(metrics)
     corpus_info = {
         "name": corpus.name,
         **{k: v for k, v in stats.as_dict().items() if k not in ("top_words", "phrases")},

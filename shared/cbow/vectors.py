@@ -60,6 +60,15 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)  # epoch, loss, seconds
     stop_reason: str = "finished"
 
+    def summary(self) -> dict:
+        """What the run did, for metrics.json and the app."""
+        return {
+            "train_seconds": self.history[-1]["seconds"] if self.history else 0.0,
+            "epochs_run": len(self.history),
+            "stop_reason": self.stop_reason,
+            "vocabulary": len(self.vectors),
+        }
+
 
 def train(
     sentences: Sequence[list[str]],

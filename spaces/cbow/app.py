@@ -170,13 +170,7 @@ def train_vectors(
         )
 
     result = train(corpus.sentences, config, max_seconds=TRAIN_SECONDS, on_epoch=report)
-    metrics = evaluate(result.vectors) | {
-        "train_seconds": result.history[-1]["seconds"],
-        "epochs_run": len(result.history),
-        "stop_reason": result.stop_reason,
-        "vocabulary": len(result.vectors),
-        "history": result.history,
-    }
+    metrics = evaluate(result.vectors) | result.summary() | {"history": result.history}
     corpus_info = {"name": corpus.name, "tokens": corpus.stats.tokens}
     session = LoadedVectors(result.vectors, config, metrics, corpus_info)
     status = (
