@@ -9,6 +9,8 @@ Prediction and training are plain functions below; Gradio only arranges them.
 from __future__ import annotations
 
 import tempfile
+import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,6 +49,8 @@ from shared.ui import (
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
 FLAGGED_SHOWN = 200  # rows of the flagged table; the CSV download has every row
+SCORES_DIR = Path(tempfile.mkdtemp(prefix="anomaly-scores-"))  # downloads, pruned as they age
+SCORES_TTL = 600  # seconds a scored-rows CSV is kept
 
 LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"))
 MODEL: Autoencoder | None = None
@@ -125,6 +129,18 @@ def score(
     }  # fmt: skip
 
 
+def scores_file() -> Path:
+    """A fresh CSV path in the app's own temp folder, after deleting files older than 10 min.
+
+    Gradio copies a returned file into its cache at once, so ours only has to outlive the request.
+    """
+    now = time.time()
+    for old in SCORES_DIR.glob("*.csv"):
+        if now - old.stat().st_mtime > SCORES_TTL:
+            old.unlink(missing_ok=True)
+    return SCORES_DIR / f"scores-{uuid.uuid4().hex[:12]}.csv"
+
+
 def view(scored: dict, threshold: float):
     """Everything that depends on the threshold: counts, metrics, table, figures, CSV."""
     errors, labels = scored["errors"], scored["labels"]
@@ -149,7 +165,7 @@ def view(scored: dict, threshold: float):
     if labels is not None:
         table["label"] = labels
     shown = table[table.flagged == 1].sort_values("error", ascending=False).head(FLAGGED_SHOWN)
-    csv = Path(tempfile.mkdtemp(prefix="anomaly-scores-")) / "scores.csv"
+    csv = scores_file()
     table.to_csv(csv, index=False)
     series_fig = None
     if scored["series"] is not None:
