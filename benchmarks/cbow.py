@@ -160,6 +160,8 @@ def main() -> None:
     rows, summary = quality_rows(sentences, args.repeats)
     print(rows, summary["overhead"], flush=True)
     lat = latency(summary["best"], args.queries)
+    load_after = os.getloadavg()[0]
+    tokens = sum(map(len, sentences))
     tuned = rows[0]
     tuned_spearman = float(tuned[3].split()[0])
     verdict = (
@@ -172,8 +174,8 @@ def main() -> None:
 `python benchmarks/cbow.py --repeats {args.repeats} --queries {args.queries}`, run
 {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {os.cpu_count()} CPUs
 ({platform.processor() or platform.machine()}), 1-minute load average {load_before:.1f} at the
-start (other jobs shared the machine). Built-in corpus: {sum(map(len, sentences)):,} tokens,
-2 workers. Tuned defaults: `{asdict(CBOWConfig())}`.
+start and {load_after:.1f} at the end (other jobs shared the machine; above 2 they slow us).
+Built-in corpus: {tokens:,} tokens, 2 workers. Tuned defaults: `{asdict(CBOWConfig())}`.
 
 ## Quality and training time
 
