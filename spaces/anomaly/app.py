@@ -83,6 +83,7 @@ def read_upload(upload: str | None, cached: tuple | None) -> tuple | None:
     if not upload:
         return None
     if cached is not None and cached[0] == upload:
+        discard_upload(upload)  # the same file sent again lands at the same path: drop it too
         return cached
     try:
         return upload, Path(upload).name, read_csv(upload)
