@@ -46,9 +46,8 @@ SKIPGRAM_EPOCHS = 10  # skip-gram does ~2*window updates per word: 40 epochs tak
 
 
 def gensim_direct(sentences, config: CBOWConfig, sg: int = 0) -> tuple[Word2Vec, float]:
-    settings = {k: v for k, v in asdict(config).items() if k != "lowercase"}
     start = time.perf_counter()
-    model = Word2Vec(sentences=sentences, sg=sg, **settings)
+    model = Word2Vec(sentences=sentences, sg=sg, **config.gensim_kwargs())
     return model, time.perf_counter() - start
 
 

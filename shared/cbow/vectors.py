@@ -47,6 +47,10 @@ class CBOWConfig:
     seed: int = 0
     lowercase: bool = True  # how the corpus was prepared, so queries are normalized alike
 
+    def gensim_kwargs(self) -> dict:
+        """The settings as `Word2Vec(...)` keywords (`lowercase` is ours, not gensim's)."""
+        return {k: v for k, v in asdict(self).items() if k != "lowercase"}
+
     @classmethod
     def from_dict(cls, data: dict) -> CBOWConfig:
         known = {f.name for f in fields(cls)}
@@ -91,19 +95,8 @@ def train(
     and writes it back at its end (word2vec_inner.pyx), so concurrent jobs overwrite each
     other and the per-epoch numbers jump around.
     """
-    model = Word2Vec(
-        vector_size=config.vector_size,
-        window=config.window,
-        negative=config.negative,
-        min_count=config.min_count,
-        sample=config.sample,
-        alpha=config.alpha,
-        min_alpha=config.min_alpha,
-        workers=config.workers,
-        seed=config.seed,
-        sg=0,  # CBOW: predict the target from its averaged context (cbow_mean=1)
-        compute_loss=True,
-    )
+    # sg=0 is CBOW: predict the target from its averaged context (gensim's cbow_mean=1)
+    model = Word2Vec(**config.gensim_kwargs(), sg=0, compute_loss=True)
     model.build_vocab(corpus_iterable=sentences)
     check_trainable(model.corpus_total_words, len(model.wv), config.min_count)
     result = TrainResult(vectors=model.wv, model=model)
