@@ -33,6 +33,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from shared.errors import UserInputError
+
 DEFAULT_HUB_ORG = "dl-labs-demo"  # placeholder org; set HUB_ORG to publish under your own
 # Each app's default model repo, under $HUB_ORG. Training pushes there; Spaces preload it.
 REPO_NAMES = {"anomaly": "anomaly-autoencoder", "cbow": "cbow-word2vec", "transfer": "transfer-cnn"}
@@ -42,7 +44,7 @@ _REPO_ID = re.compile(
 )
 
 
-class ModelSourceError(ValueError):
+class ModelSourceError(UserInputError):
     """A model source that cannot be used. The message is written for the person who gave it."""
 
 

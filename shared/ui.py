@@ -6,10 +6,13 @@ import contextlib
 import functools
 import inspect
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
+
+from shared.errors import UserInputError
 
 log = logging.getLogger("dl_labs")
 
@@ -18,10 +21,9 @@ MAX_FILE_SIZE = "20mb"  # per upload; Gradio rejects larger files before our cod
 QUEUE_CONCURRENCY = 4  # prediction events served at once per app
 TRAIN_CONCURRENCY = 1  # in-app training runs at once per app, so predictions keep flowing
 TRAIN_SECONDS = 60  # wall-time cap of one in-app training run
-
-
-class UserInputError(ValueError):
-    """Bad input from a person. The message names the problem and is shown as it is."""
+# Uploads and outputs stay this long, so a visitor can act on an upload again (prepare, then
+# train); Gradio's sweep then deletes them. Tests shorten it through $TEMP_FILE_TTL.
+TEMP_FILE_TTL = int(os.environ.get("TEMP_FILE_TTL", "600"))
 
 
 def friendly(fn: Callable) -> Callable:
@@ -58,6 +60,11 @@ def friendly(fn: Callable) -> Callable:
             raise report(err) from None
 
     return wrapper
+
+
+def delete_cache() -> tuple[int, int]:
+    """For `gr.Blocks(delete_cache=...)`: sweep every minute at most, drop files past the TTL."""
+    return (min(60, TEMP_FILE_TTL), TEMP_FILE_TTL)
 
 
 def launch_kwargs() -> dict:

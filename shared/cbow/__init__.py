@@ -5,6 +5,8 @@ training data), `vectors` (training, saving, loading), `explore` and `evaluate` 
 `scratch` is a from-scratch PyTorch CBOW used only to explain the idea.
 """
 
+from shared.errors import UserInputError
 
-class CBOWInputError(ValueError):
+
+class CBOWInputError(UserInputError):
     """Bad input from a person (text, word, setting). The message names the problem."""

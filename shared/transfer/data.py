@@ -17,6 +17,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from timm.data import create_transform
 
+from shared.errors import UserInputError
+
 SOURCE_DIGITS = (0, 1, 2, 3, 4)  # "the pretrained model" learns these ...
 TARGET_DIGITS = (5, 6, 7, 8, 9)  # ... and transfers to these
 MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding (decompression bombs)
@@ -25,7 +27,7 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # zip bombs: refuse before extracting
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
-class TransferInputError(ValueError):
+class TransferInputError(UserInputError):
     """Bad data from a person; the message names the file or folder and the problem."""
 
 

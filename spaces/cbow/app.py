@@ -8,7 +8,6 @@ trained in the Train tab serve only the session that trained them.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict
 
 import gradio as gr
@@ -39,6 +38,7 @@ from shared.ui import (
     TRAIN_CONCURRENCY,
     TRAIN_SECONDS,
     UserInputError,
+    delete_cache,
     friendly,
     launch_kwargs,
     model_status,
@@ -62,19 +62,6 @@ def load_default() -> tuple[LoadedVectors | None, str]:
 
 
 DEFAULT, STATUS = load_default()
-
-
-def handler(fn):
-    """`friendly`, with the library's input errors shown to the user as they are."""
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (CBOWInputError, ModelSourceError) as err:
-            raise UserInputError(str(err)) from None
-
-    return friendly(call)
 
 
 def model_info() -> str:
@@ -287,10 +274,10 @@ are at most {MAX_WORD_CHARS} characters; top-k is at most {MAX_TOPK}; the pairs 
 Nothing you upload is ever unpickled: the vectors load from word2vec binary format.
 """
 
-with gr.Blocks(title="Word2Vec CBOW") as demo:
+with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Word2Vec CBOW\nPrepare a corpus, see CBOW's training pairs, train, explore.")
     info = gr.Markdown(STATUS)
-    demo.load(handler(model_info), outputs=info, api_name="model_info")
+    demo.load(friendly(model_info), outputs=info, api_name="model_info")
     # vectors trained here, for this browser session only; freed an hour after the last use
     session = gr.State(None, time_to_live=SESSION_SECONDS)
 
@@ -311,7 +298,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
         top_words = gr.Dataframe(label="most frequent words", interactive=False)
     corpus_inputs = [source, files, pasted, lowercase, stopwords, phrases, min_count]
     prepare_button.click(
-        handler(prepare_corpus), corpus_inputs, [stats, top_words], api_name="prepare"
+        friendly(prepare_corpus), corpus_inputs, [stats, top_words], api_name="prepare"
     )
 
     with gr.Tab("2. Training pairs"):
@@ -325,7 +312,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
             )
             gensim_table = gr.Dataframe(label="gensim's pairs (per-side window)", interactive=False)
     pairs_button.click(
-        handler(show_pairs),
+        friendly(show_pairs),
         [sentence, course_window],
         [pairs_note, course_table, gensim_table],
         api_name="pairs",
@@ -350,7 +337,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
         similar_button = gr.Button("Most similar", variant="primary", elem_id="similar-button")
         neighbours = gr.Dataframe(label="nearest words", interactive=False, elem_id="neighbours")
         similar_button.click(
-            handler(similar), [word, topk, session], neighbours, api_name="most_similar"
+            friendly(similar), [word, topk, session], neighbours, api_name="most_similar"
         )
         # "day" is from the course's sentence; the others show topical and named neighbours
         gr.Examples([["day"], ["king"], ["music"], ["einstein"], ["france"]], [word])
@@ -359,7 +346,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
             word_b = gr.Textbox("woman", label="word 2")
             sim_value = gr.Number(label="cosine similarity")
         gr.Button("Similarity").click(
-            handler(pair_similarity), [word_a, word_b, session], sim_value, api_name="similarity"
+            friendly(pair_similarity), [word_a, word_b, session], sim_value, api_name="similarity"
         )
         with gr.Row():
             an_a = gr.Textbox("king", label="a")
@@ -367,13 +354,13 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
             an_c = gr.Textbox("woman", label="plus c")
         analogies = gr.Dataframe(label="a - b + c", interactive=False)
         gr.Button("Analogy").click(
-            handler(analogy), [an_a, an_b, an_c, session], analogies, api_name="analogy"
+            friendly(analogy), [an_a, an_b, an_c, session], analogies, api_name="analogy"
         )
         odd_words = gr.Textbox("france germany italy music", label="words (space separated)")
         odd_answer = gr.Markdown()
         odd_table = gr.Dataframe(interactive=False)
         gr.Button("Odd one out").click(
-            handler(odd_one), [odd_words, session], [odd_answer, odd_table], api_name="odd_one_out"
+            friendly(odd_one), [odd_words, session], [odd_answer, odd_table], api_name="odd_one_out"
         )
         with gr.Row():
             map_word = gr.Textbox("war", label="map around")
@@ -383,7 +370,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
             )
         map_plot = gr.Plot(label="2-D map (hover for words)")
         gr.Button("Map").click(
-            handler(word_map),
+            friendly(word_map),
             [map_word, map_k, map_method, session],
             map_plot,
             api_name="map",
@@ -394,9 +381,9 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
         model_settings = gr.JSON(label="settings")
         loss_plot = gr.Plot(label="loss per epoch")
     model_outputs = [model_text, model_settings, loss_plot]
-    demo.load(handler(model_panel), session, model_outputs, api_visibility="private")
+    demo.load(friendly(model_panel), session, model_outputs, api_visibility="private")
     train_button.click(
-        handler(train_vectors),
+        friendly(train_vectors),
         [*corpus_inputs, vector_size, window, negative, epochs],
         [train_status, session, *model_outputs],
         api_name="train",
@@ -411,7 +398,7 @@ with gr.Blocks(title="Word2Vec CBOW") as demo:
             scratch_loss = gr.Plot(label="loss")
             scratch_table = gr.Dataframe(label="predictions", interactive=False)
         scratch_button.click(
-            handler(scratch_demo), toy, [scratch_loss, scratch_table], api_name="scratch"
+            friendly(scratch_demo), toy, [scratch_loss, scratch_table], api_name="scratch"
         )
 
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)

@@ -9,7 +9,6 @@ Hub layout (`shared.transfer.hub_io`). A head fine-tuned in the app serves only 
 from __future__ import annotations
 
 import copy
-import functools
 import tempfile
 from pathlib import Path
 
@@ -23,13 +22,14 @@ from shared.hub import ModelSourceError, load_json, locate_model
 from shared.plots import history_plot
 from shared.transfer import backbone, data, hub_io, recipe
 from shared.transfer.cam import classify
-from shared.transfer.data import MAX_PIXELS, TransferInputError
+from shared.transfer.data import MAX_PIXELS
 from shared.ui import (
     MAX_FILE_SIZE,
     QUEUE_CONCURRENCY,
     TRAIN_CONCURRENCY,
     TRAIN_SECONDS,
     UserInputError,
+    delete_cache,
     discard_upload,
     friendly,
     launch_kwargs,
@@ -57,19 +57,6 @@ def load_default() -> tuple[hub_io.Classifier | None, dict, str]:
 DEFAULT, METRICS, STATUS = load_default()
 
 
-def handler(fn):
-    """`friendly`, with the library's input errors shown to the user as they are."""
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (TransferInputError, ModelSourceError) as err:
-            raise UserInputError(str(err)) from None
-
-    return friendly(call)
-
-
 def model_info() -> str:
     """Which model is loaded, or how to get one."""
     return STATUS
@@ -88,7 +75,7 @@ def predict(clf: hub_io.Classifier, image) -> tuple[dict, object, dict]:
     return pred.scores, pred.heatmap, box
 
 
-@handler
+@friendly
 def classify_file(path: str | None, session=None):
     """Top classes, Grad-CAM heatmap and the box around the strongest region of one image."""
     if not path:
@@ -103,7 +90,7 @@ def classify_file(path: str | None, session=None):
 EXAMPLE_IMAGES = data.digits(data.TARGET_DIGITS)[0][-EXAMPLES:]  # never-seen test digits' tail
 
 
-@handler
+@friendly
 def classify_example(index: int, session=None):
     """Classify one of the built-in example digits (by index)."""
     if not 0 <= int(index) < EXAMPLES:
@@ -112,7 +99,7 @@ def classify_example(index: int, session=None):
     return (image.resize((128, 128), Image.NEAREST), *predict(current(session), image))
 
 
-@handler
+@friendly
 def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
     """Train a new head on a zip of class folders, backbone frozen, for this session only."""
     if not path:
@@ -245,7 +232,7 @@ epochs and {TRAIN_SECONDS} s of training; one fine-tune runs at a time. No pickl
 loaded: weights are read from `model.safetensors` only.
 """
 
-with gr.Blocks(title="Transfer learning of pretrained CNNs") as demo:
+with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(STATUS, elem_id="transfer-status")
     demo.load(model_info, outputs=info, api_name="model_info")
