@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "load.md"
@@ -38,11 +38,44 @@ class Plan:
     train: Callable[[Client], object]  # one in-app training run
 
 
-def _example(name: str) -> str:
-    return str(REPO / "benchmarks" / "data" / name)
+def _inputs() -> tuple[str, str]:
+    """A digit PNG to classify and a zip of two class folders to fine-tune on, made from sklearn."""
+    import io
+    import tempfile
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    folder = Path(tempfile.mkdtemp(prefix="load-bench-"))
+    digits = load_digits()
+    as_png = lambda img: Image.fromarray((img * 255 / 16).astype(np.uint8)).resize((64, 64))  # noqa: E731
+    as_png(digits.images[-1]).save(folder / "digit.png")
+    with zipfile.ZipFile(folder / "classes.zip", "w") as zf:
+        for label in (5, 6):
+            for i in np.flatnonzero(digits.target == label)[:20]:
+                buffer = io.BytesIO()
+                as_png(digits.images[i]).save(buffer, format="PNG")
+                zf.writestr(f"digit{label}/{i}.png", buffer.getvalue())
+    return str(folder / "digit.png"), str(folder / "classes.zip")
 
 
-PLANS: dict[str, Plan] = {}
+IMAGE, CLASSES_ZIP = _inputs()
+PLANS: dict[str, Plan] = {
+    "anomaly": Plan(
+        predict=lambda c: c.predict("ecg", api_name="/detect"),
+        train=lambda c: c.predict("ecg", api_name="/train"),
+    ),
+    "cbow": Plan(
+        predict=lambda c: c.predict("king", 10, api_name="/most_similar"),
+        train=lambda c: c.predict("built-in corpus", api_name="/train"),
+    ),
+    "transfer": Plan(
+        predict=lambda c: c.predict(handle_file(IMAGE), api_name="/classify"),
+        train=lambda c: c.predict(handle_file(CLASSES_ZIP), 3, api_name="/fine_tune"),
+    ),
+}
 
 
 @dataclass

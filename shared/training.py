@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import random
 import shlex
 import sys
@@ -23,6 +24,10 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from shared.hub import artifacts_dir, push_folder
+
+if "LOCAL_RANK" in os.environ and not torch.cuda.is_available():
+    # under torchrun on CPU, Accelerate joins the gloo process group only when told to use the CPU
+    os.environ.setdefault("ACCELERATE_USE_CPU", "true")
 
 # A loss function takes (model, batch) and returns the mean loss over the batch, optionally
 # with extra per-batch metrics (means over the batch, e.g. {"acc": 0.9}).

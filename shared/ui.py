@@ -22,8 +22,8 @@ QUEUE_CONCURRENCY = 4  # prediction events served at once per app
 TRAIN_CONCURRENCY = 1  # in-app training runs at once per app, so predictions keep flowing
 TRAIN_SECONDS = 60  # wall-time cap of one in-app training run
 # Uploads and outputs stay this long, so a visitor can act on an upload again (prepare, then
-# train); Gradio's sweep then deletes them. Tests shorten it through $TEMP_FILE_TTL.
-TEMP_FILE_TTL = int(os.environ.get("TEMP_FILE_TTL", "600"))
+# train); Gradio's sweep then deletes them. $TEMP_FILE_TTL overrides it (tests use 1 s).
+TEMP_FILE_TTL = 600
 
 
 def friendly(fn: Callable) -> Callable:
@@ -64,7 +64,8 @@ def friendly(fn: Callable) -> Callable:
 
 def delete_cache() -> tuple[int, int]:
     """For `gr.Blocks(delete_cache=...)`: sweep every minute at most, drop files past the TTL."""
-    return (min(60, TEMP_FILE_TTL), TEMP_FILE_TTL)
+    ttl = int(os.environ.get("TEMP_FILE_TTL", TEMP_FILE_TTL))
+    return (min(60, ttl), ttl)
 
 
 def launch_kwargs() -> dict:

@@ -18,13 +18,11 @@ Metrics count *anomaly* as the positive class.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
-import torch
 from huggingface_hub import EvalResult
 
 from shared.anomaly.data import BUILTINS, load_builtin, read_csv, task_from_frame
@@ -144,9 +142,6 @@ def load_data(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
-    if "LOCAL_RANK" in os.environ and not torch.cuda.is_available():
-        # under torchrun on CPU, accelerate only joins the gloo group when told to use the CPU
-        os.environ.setdefault("ACCELERATE_USE_CPU", "true")
     data = load_data(args)
     settings = TrainSettings(
         variant=args.variant,

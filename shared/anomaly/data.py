@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shared.ui import UserInputError
+from shared.errors import UserInputError
 
 BUILTINS = ("ecg", "kdd135", "breast_cancer", "digits")
 MIN_ROWS = 20  # fewer samples than this cannot both train an autoencoder and check it

@@ -20,8 +20,8 @@ from huggingface_hub import PyTorchModelHubMixin
 from safetensors import SafetensorError
 from torch import nn
 
+from shared.errors import UserInputError
 from shared.hub import ModelSourceError, load_json, resolve_source
-from shared.ui import UserInputError
 
 WEIGHTS = "model.safetensors"  # PyTorchModelHubMixin's file name; never a pickle
 VARIANTS = ("dense", "conv")

@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from shared.ui import UserInputError
+from shared.errors import UserInputError
 
 # rule -> (label shown in the app, what its parameter means, the parameter's default)
 THRESHOLD_RULES = {

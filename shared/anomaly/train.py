@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from shared.anomaly.data import AnomalyData
 from shared.anomaly.model import Autoencoder, AutoencoderConfig, reconstruction_errors
 from shared.anomaly.scoring import THRESHOLD_RULES, metrics, threshold
+from shared.errors import UserInputError
 from shared.training import fit, seed_everything
-from shared.ui import UserInputError
 
 
 @dataclass

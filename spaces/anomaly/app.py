@@ -40,6 +40,7 @@ from shared.ui import (
     TRAIN_CONCURRENCY,
     TRAIN_SECONDS,
     UserInputError,
+    delete_cache,
     discard_upload,
     friendly,
     launch_kwargs,
@@ -296,7 +297,7 @@ anomaly score; the threshold rule turns it into a decision, and the slider moves
 most {TRAIN_ROWS:,} samples, {MAX_EPOCHS} epochs and {TRAIN_SECONDS} seconds, one run at a time.
 """
 
-with gr.Blocks(title="Anomaly detection with an autoencoder") as demo:
+with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Anomaly detection with an autoencoder")
     info = gr.Markdown(model_info())
     session = gr.State(None)
