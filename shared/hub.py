@@ -94,11 +94,11 @@ def _download(repo_id: str, revision: str | None) -> str:
         if constants.HF_HUB_OFFLINE:
             raise ModelSourceError(
                 f"HF_HUB_OFFLINE is set and there is no cached copy of {where!r}. "
-                "Train a model locally instead (see `make train`), or go online once."
+                "Go online once, or train a model locally."
             ) from err
         raise ModelSourceError(
             f"Could not reach the Hugging Face Hub for {where!r} and no cached copy exists. "
-            "Check your connection, or train a model locally (see `make train`)."
+            "Check your connection, or train a model locally."
         ) from err
     except RepositoryNotFoundError as err:
         raise ModelSourceError(f"Hub repo {repo_id!r} does not exist or is private.") from err

@@ -60,7 +60,8 @@ def test_tabs_switch_apps_in_a_real_browser(server_url, page):
     page.click("#tab-cbow")
     assert page.get_attribute("#app", "src") == "/cbow/"
     frame = page.frame_locator("#app")
-    frame.locator("gradio-app, .gradio-container").first.wait_for(timeout=60_000)
+    # the app has rendered (not just Gradio's "Loading..."): its own heading is on screen
+    frame.get_by_role("heading", name="Word2Vec CBOW").wait_for(timeout=60_000)
     assert page.url.endswith("#cbow")
     page.screenshot(path=str(ARTIFACTS / "launcher.png"))
     assert page.console_errors == []
