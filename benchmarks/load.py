@@ -64,12 +64,29 @@ def _inputs() -> tuple[str, str]:
 IMAGE, CLASSES_ZIP = _inputs()
 PLANS: dict[str, Plan] = {
     "anomaly": Plan(
-        predict=lambda c: c.predict("ecg", api_name="/detect"),
-        train=lambda c: c.predict("ecg", api_name="/train"),
+        predict=lambda c: c.predict("ecg", 0, None, "", False, api_name="/detect"),
+        train=lambda c: c.predict(
+            "ecg",
+            0,
+            None,
+            "table",
+            "",
+            200,
+            1,
+            False,
+            "dense",
+            20,
+            0,
+            "mean_std",
+            1.0,
+            api_name="/train",
+        ),
     ),
     "cbow": Plan(
         predict=lambda c: c.predict("king", 10, api_name="/most_similar"),
-        train=lambda c: c.predict("built-in corpus", api_name="/train"),
+        train=lambda c: c.predict(
+            "built-in corpus", None, "", True, False, False, 3, 100, 15, 10, 40, api_name="/train"
+        ),
     ),
     "transfer": Plan(
         predict=lambda c: c.predict(handle_file(IMAGE), api_name="/classify"),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import gradio as gr
 
@@ -78,17 +76,3 @@ def model_status(location) -> str:
     if location.folder is None:
         return f"⚠️ **Model not trained yet.** {location.error}"
     return f"Model loaded from `{location.source}`."
-
-
-def discard_upload(path: str | None) -> None:
-    """Delete Gradio's temporary copy of an upload once it has been read, and its folder if empty.
-
-    Handlers keep what they parsed (in `gr.State`), never the upload's path, so nothing in the
-    temp folder outlives the request that brought it.
-    """
-    if not path:
-        return
-    file = Path(path)
-    file.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        file.parent.rmdir()  # only succeeds when empty: Gradio gives each upload its own folder

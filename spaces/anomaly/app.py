@@ -41,7 +41,6 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
-    discard_upload,
     friendly,
     launch_kwargs,
     model_status,
@@ -84,12 +83,10 @@ def read_upload(upload: str | None, cached: tuple | None) -> tuple | None:
     if not upload:
         return None
     if cached is not None and cached[0] == upload:
-        discard_upload(upload)  # the same file sent again lands at the same path: drop it too
         return cached
-    try:
-        return upload, Path(upload).name, read_csv(upload)
-    finally:
-        discard_upload(upload)
+    # Gradio stores uploads by content hash, so a concurrent request may be reading this same
+    # path: leave it to the delete_cache sweep rather than deleting it here.
+    return upload, Path(upload).name, read_csv(upload)
 
 
 def load_task(dataset, digit, uploaded, layout, label_col, window, stride, drop_missing):

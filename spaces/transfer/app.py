@@ -30,7 +30,6 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
-    discard_upload,
     friendly,
     launch_kwargs,
     model_status,
@@ -80,10 +79,8 @@ def classify_file(path: str | None, session=None):
     """Top classes, Grad-CAM heatmap and the box around the strongest region of one image."""
     if not path:
         raise UserInputError("Upload an image first.")
-    try:
-        image = data.open_image(path, Path(path).name)
-    finally:
-        discard_upload(path)
+    # uploads live at content-hash paths that concurrent requests share: the sweep deletes them
+    image = data.open_image(path, Path(path).name)
     return predict(current(session), image)
 
 
@@ -110,10 +107,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
         raise UserInputError(f"Epochs must be 1 to {MAX_EPOCHS}.")
     progress(0, desc="reading the zip")
     with tempfile.TemporaryDirectory(prefix="transfer-upload-") as tmp:
-        try:
-            root = data.extract_zip(Path(path), Path(tmp))
-        finally:
-            discard_upload(path)
+        root = data.extract_zip(Path(path), Path(tmp))
         images, labels, names = data.image_folder(root, max_images=APP_MAX_IMAGES)
     model = copy.deepcopy(base.model)
     backbone.install_head(model, backbone.HeadConfig(), len(names))
