@@ -7,6 +7,7 @@ strongest response, thresholded at half the peak: our answer to the course's "de
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import matplotlib
@@ -26,6 +27,7 @@ from shared.transfer.hub_io import Classifier  # noqa: E402
 MIN_CAM_SIZE = 4  # a 4x4 map is the coarsest that still says where; deeper maps are too small
 BOX_THRESHOLD = 0.5  # of the peak, the usual choice for CAM boxes (Zhou et al., 2016)
 DISPLAY_SIZE = 256  # the heatmap is drawn at this size, whatever the model's input size
+_MODEL_LOCK = threading.Lock()
 
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
@@ -100,15 +102,19 @@ def draw(image: Image.Image, cam: np.ndarray, box: Box) -> Image.Image:
 def classify(clf: Classifier, image: Image.Image, top_k: int = 5, cam: bool = True) -> Prediction:
     """Top-k labels, and with `cam` the Grad-CAM heatmap and box of the best class."""
     x = encode([image], clf.data_config)
-    with torch.no_grad():
-        clf.model.eval()
-        probs = clf.model(x).softmax(dim=1)[0]
-    order = probs.argsort(descending=True)[:top_k].tolist()
+    # Grad-CAM hooks the shared model, and a hook sees every thread's forward pass: one request
+    # at a time may run the model (the load benchmark showed crossed activations without this).
+    with _MODEL_LOCK:
+        with torch.no_grad():
+            clf.model.eval()
+            probs = clf.model(x).softmax(dim=1)[0]
+        order = probs.argsort(descending=True)[:top_k].tolist()
+        if cam:
+            heat = grad_cam(clf.model, x, order[0], cam_layer(clf.model, x.shape[-1]))
     scores = {clf.labels[i]: float(probs[i]) for i in order}
     if not cam:
         return Prediction(scores, None, None)
     size = x.shape[-1]
-    heat = grad_cam(clf.model, x, order[0], cam_layer(clf.model, size))
     box = cam_box(heat)
     _, left, top, side = _square(image)
     scale = side / size  # model pixels -> uploaded image pixels
