@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -71,6 +72,11 @@ def current(session: hub_io.Classifier | None) -> hub_io.Classifier:
 def predict(clf: hub_io.Classifier, image) -> tuple[dict, object, dict]:
     pred = classify(clf, image)
     box = dict(zip(("x0", "y0", "x1", "y1"), pred.box, strict=True))
+    # Gradio 6.31 caches an output image under the hash of its bytes and rewrites that file on
+    # every request, so identical answers to concurrent requests truncate each other mid-download
+    # (the load benchmark's "peer closed connection"). A per-request PNG text chunk keeps each
+    # answer's file its own; the delete_cache sweep removes them.
+    pred.heatmap.info["request"] = uuid.uuid4().hex
     return pred.scores, pred.heatmap, box
 
 
@@ -243,7 +249,9 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
                 example_image = gr.Image(label="Example", height=140, interactive=False)
             with gr.Column():
                 labels = gr.Label(num_top_classes=5, label="Top classes", elem_id="transfer-label")
-                heatmap = gr.Image(label="Grad-CAM and box", elem_id="transfer-heatmap")
+                heatmap = gr.Image(
+                    label="Grad-CAM and box", elem_id="transfer-heatmap", format="png"
+                )
                 box = gr.JSON(label="Box (pixels of your image)", elem_id="transfer-box")
         run_button.click(
             classify_file, [upload, session], [labels, heatmap, box], api_name="classify"
