@@ -7,6 +7,7 @@ strongest response, thresholded at half the peak: our answer to the course's "de
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass
 
@@ -50,8 +51,9 @@ def cam_layer(model: nn.Module, input_size: int) -> str:
 def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int, layer: str) -> np.ndarray:
     """Grad-CAM of `class_index` for one image `x` (1, 3, H, W): an (H, W) map in [0, 1]."""
     saved = {}
+    # the hook must return None: a forward hook's return value replaces the layer's output
     hook = model.get_submodule(layer).register_forward_hook(
-        lambda _m, _i, out: saved.setdefault("act", out)
+        lambda _m, _i, out: saved.__setitem__("act", out)
     )
     try:
         model.eval()
@@ -66,6 +68,12 @@ def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int, layer: str) ->
     cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     peak = cam.max()
     return (cam / peak if peak > 0 else cam).numpy()
+
+
+def copy_model(model: nn.Module) -> nn.Module:
+    """A private copy of a served model, taken while no request's Grad-CAM hook is attached."""
+    with _MODEL_LOCK:
+        return copy.deepcopy(model)
 
 
 def cam_box(cam: np.ndarray, threshold: float = BOX_THRESHOLD) -> Box:

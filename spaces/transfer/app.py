@@ -8,7 +8,6 @@ Hub layout (`shared.transfer.hub_io`). A head fine-tuned in the app serves only 
 
 from __future__ import annotations
 
-import copy
 import tempfile
 import uuid
 from pathlib import Path
@@ -22,7 +21,7 @@ from PIL import Image
 from shared.hub import ModelSourceError, load_json, locate_model
 from shared.plots import history_plot
 from shared.transfer import backbone, data, hub_io, recipe
-from shared.transfer.cam import classify
+from shared.transfer.cam import classify, copy_model
 from shared.transfer.data import MAX_PIXELS
 from shared.ui import (
     MAX_FILE_SIZE,
@@ -115,7 +114,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
     with tempfile.TemporaryDirectory(prefix="transfer-upload-") as tmp:
         root = data.extract_zip(Path(path), Path(tmp))
         images, labels, names = data.image_folder(root, max_images=APP_MAX_IMAGES)
-    model = copy.deepcopy(base.model)
+    model = copy_model(base.model)
     backbone.install_head(model, backbone.HeadConfig(), len(names))
     x = data.encode(images, base.data_config)
     split = (x, torch.as_tensor(labels))
