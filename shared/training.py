@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from tqdm.auto import tqdm
 
 from shared.hub import artifacts_dir, push_folder
@@ -197,4 +197,4 @@ def fit(
 
 def is_main_process() -> bool:
     """True in the process that should save and push (always true outside torchrun)."""
-    return Accelerator().is_main_process
+    return PartialState().is_main_process

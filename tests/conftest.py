@@ -33,6 +33,21 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+_LOOPBACK = ("127.", "::1", "localhost")
+_connect = socket.socket.connect
+
+
+def _loopback_only(sock: socket.socket, address) -> None:
+    """Tests are hermetic: a socket may reach this machine's own servers, nothing else."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and not str(address[0]).startswith(
+        _LOOPBACK
+    ):
+        raise OSError(f"tests may not reach the network: connect to {address!r} refused")
+    return _connect(sock, address)
+
+
+socket.socket.connect = _loopback_only
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"  # screenshots and other test outputs (git-ignored)
 
@@ -97,6 +112,22 @@ def client_for(demo):
 
     with serve(demo) as url:
         yield Client(url, verbose=False)
+
+
+@pytest.fixture
+def fake_hub(monkeypatch) -> dict:
+    """Patch only the network calls of a push; return what create_repo and upload_folder got."""
+    from huggingface_hub import HfApi
+
+    calls: dict = {}
+
+    def create_repo(self, repo_id, **kwargs):
+        calls["create"] = {"repo_id": repo_id, **kwargs}
+        return f"https://huggingface.co/{repo_id}"
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.update(upload=kw))
+    return calls
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, client_for, load_app, quick_model
 from gradio_client import handle_file
-from huggingface_hub import HfApi, ModelCard, constants
+from huggingface_hub import ModelCard, constants
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from shared.anomaly.data import (
@@ -169,13 +169,9 @@ def test_repo_id_loads_from_the_offline_cache(quick):
     np.testing.assert_array_equal(model.score(probe), local.score(probe))
 
 
-def test_push_uploads_the_artifact_folder_that_reloads(quick, monkeypatch):
-    calls = {}
-    monkeypatch.setattr(
-        HfApi, "create_repo", lambda self, repo_id, **kw: f"https://hf.co/{repo_id}"
-    )
-    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.update(kw))
+def test_push_uploads_the_artifact_folder_that_reloads(quick, monkeypatch, fake_hub):
     push_folder(quick, "someorg/anomaly-autoencoder")
+    calls = fake_hub["upload"]
     uploaded = Path(calls["folder_path"])
     assert uploaded == quick and calls["repo_id"] == "someorg/anomaly-autoencoder"
     assert {"model.safetensors", "config.json", "metrics.json", "README.md"} <= {

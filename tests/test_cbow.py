@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import quick_model
-from huggingface_hub import HfApi, ModelCard
+from huggingface_hub import ModelCard
 
 from shared.cbow import CBOWInputError, explore
 from shared.cbow.corpus import (
@@ -225,19 +225,15 @@ def test_loader_refuses_a_file_that_is_not_word2vec_binary(tmp_path):
         read_word2vec_binary(path)
 
 
-def test_push_uploads_the_saved_folder_which_reloads(tmp_path, monkeypatch):
+def test_push_uploads_the_saved_folder_which_reloads(tmp_path, fake_hub):
     from training import cbow as trainer
 
-    calls = {}
-    monkeypatch.setattr(
-        HfApi, "create_repo", lambda self, repo_id, **kw: f"https://huggingface.co/{repo_id}"
-    )
-    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.update(kw))
     out = tmp_path / "model"
     full = tmp_path / "full" / "word2vec.model"
     trainer.main(
         ["--quick", "--out", str(out), "--push-to-hub", "me/cbow", "--full-model", str(full)]
     )
+    calls = fake_hub["upload"]
     assert calls["repo_id"] == "me/cbow" and calls["folder_path"] == str(out)
     uploaded = {p.name for p in Path(calls["folder_path"]).iterdir()}
     assert uploaded == {"README.md", "config.json", "metrics.json", VECTORS_FILE}

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from huggingface_hub import EvalResult, HfApi, ModelCard, constants
+from huggingface_hub import EvalResult, ModelCard, constants
 
 from shared import hub
 from shared.hub import ModelSourceError, locate_model, resolve_source
@@ -129,23 +129,17 @@ def test_model_card_carries_real_metrics(tmp_path):
     assert "| ECG | ROC-AUC | 0.9321 |" in card.text
 
 
-def test_push_uploads_exactly_the_saved_folder(tmp_path, monkeypatch):
+def test_push_uploads_exactly_the_saved_folder(tmp_path, fake_hub):
     folder = make_model_folder(tmp_path / "model")
-    calls = {}
-    monkeypatch.setattr(
-        HfApi,
-        "create_repo",
-        lambda self, repo_id, **kw: (
-            calls.setdefault("create", (repo_id, kw)) and f"https://huggingface.co/{repo_id}"
-        ),
-    )
-    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.setdefault("upload", kw))
+    calls = fake_hub
     url = hub.push_folder(folder, "someorg/pushed")
     assert url.endswith("someorg/pushed")
-    assert calls["create"] == (
-        "someorg/pushed",
-        {"repo_type": "model", "exist_ok": True, "space_sdk": None},
-    )
+    assert calls["create"] == {
+        "repo_id": "someorg/pushed",
+        "repo_type": "model",
+        "exist_ok": True,
+        "space_sdk": None,
+    }
     assert calls["upload"]["folder_path"] == str(folder)
     assert calls["upload"]["repo_id"] == "someorg/pushed"
     assert sorted(p.name for p in Path(calls["upload"]["folder_path"]).iterdir()) == [

@@ -21,3 +21,12 @@ def test_makefile_has_the_documented_targets():
     makefile = (REPO / "Makefile").read_text()
     for target in ("demo:", "test:", "train:", "bench:", "lint:"):
         assert f"\n{target}" in makefile
+
+
+def test_tests_cannot_reach_the_network():
+    import socket
+
+    import pytest
+
+    with pytest.raises(OSError, match="may not reach the network"):
+        socket.create_connection(("203.0.113.1", 80), timeout=1)  # TEST-NET-3, never routed

@@ -9,7 +9,7 @@ import pytest
 import timm
 import torch
 from conftest import quick_model
-from huggingface_hub import HfApi, ModelCard, constants
+from huggingface_hub import ModelCard, constants
 from PIL import Image
 
 from shared.hub import load_json
@@ -84,13 +84,9 @@ def test_loads_by_repo_id_from_the_offline_cache(folder):
         assert torch.equal(model(x), clf.model(x))
 
 
-def test_push_uploads_the_folder_that_reloads(folder, monkeypatch):
-    calls = {}
-    monkeypatch.setattr(
-        HfApi, "create_repo", lambda self, repo_id, **kw: f"https://hf.co/{repo_id}"
-    )
-    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.update(kw))
+def test_push_uploads_the_folder_that_reloads(folder, fake_hub):
     maybe_push(folder, "someorg/pushed-transfer")
+    calls = fake_hub["upload"]
     assert calls["repo_id"] == "someorg/pushed-transfer"
     uploaded = Path(calls["folder_path"])
     assert uploaded == folder
