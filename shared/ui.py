@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import gc
 import inspect
+import io
 import logging
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import gradio as gr
+from gradio.components.plot import PlotData
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 from shared.errors import UserInputError
 
@@ -76,3 +84,32 @@ def model_status(location) -> str:
     if location.folder is None:
         return f"⚠️ **Model not trained yet.** {location.error}"
     return f"Model loaded from `{location.source}`."
+
+
+def plot_data(fig: Figure, fmt: str = "webp") -> PlotData:
+    """`fig` drawn the way `gr.Plot` draws it, then freed: return this instead of the figure.
+
+    The result is plain data, so an app can cache it and hand it to every visitor. A matplotlib
+    figure is a web of reference cycles that only a full garbage collection frees, and in a process
+    holding torch, gradio and pandas that collection walks ~430,000 objects (196 ms measured), so
+    Python runs it rarely and dead figures piled up under load (+475 MB of RSS for 60 figures
+    drawn by 4 threads). Once `freeze_startup()` has run, a full collection only walks what
+    requests made (4 ms), so one runs here each time: it frees the figures drawn before.
+    """
+    with io.BytesIO() as buffer:
+        fig.savefig(buffer, format=fmt)
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    fig.clear()
+    if gc.get_freeze_count():
+        gc.collect()
+    return PlotData(type="matplotlib", plot=f"data:image/{fmt};base64,{encoded}")
+
+
+def freeze_startup() -> None:
+    """Call once the app is built, before it serves: later collections skip startup's objects.
+
+    `gc.freeze()` moves everything alive now (libraries, the model, the Blocks) out of the
+    collector's reach; they live as long as the process anyway. See `plot_data`.
+    """
+    gc.collect()
+    gc.freeze()

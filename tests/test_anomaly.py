@@ -251,3 +251,22 @@ def test_cli_quick_run_writes_a_loadable_artifact(tmp_path):
     model = load_autoencoder(out)
     assert model.config.threshold_rule == "best_f1" and model.config.n_features == 64
     assert "roc_auc" in pd.read_json(out / "metrics.json", typ="series")["test"]
+
+
+def test_served_builtin_answer_is_made_once_and_equals_a_fresh_one(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    roc_pr, drawn = app.roc_pr, []
+    monkeypatch.setattr(app, "roc_pr", lambda *a: drawn.append(a) or roc_pr(*a))
+    first = app.detect("ecg", 0, None, "", False, None, None)
+    again = app.detect("ecg", 7, None, "", False, None, None)  # the digit means nothing for ECG
+    assert len(drawn) == 1 and all(a is b for a, b in zip(again, first, strict=True))
+    fresh = (None, *app.Answer.of(app.score(app.MODEL, "ecg")).outputs())
+    for i in (2, 4, 5):  # summary, flagged count, metrics
+        assert first[i] == fresh[i]
+    for i in (8, 9, 11, 13):  # histogram, series, ROC/PR, worst sample
+        assert first[i].plot == fresh[i].plot
+    assert first[6].equals(fresh[6]) and first[7].equals(fresh[7])  # confusion, flagged rows
+    assert pd.read_csv(first[10]).equals(pd.read_csv(fresh[10]))
+    threshold = app.MODEL.config.threshold
+    assert app.rethreshold(threshold, first[1]) is app.served_answer("ecg", 0).view
+    assert app.rethreshold(threshold * 2, first[1])[0] != first[4]

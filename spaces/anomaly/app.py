@@ -8,10 +8,11 @@ Prediction and training are plain functions below; Gradio only arranges them.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -41,9 +42,11 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
+    freeze_startup,
     friendly,
     launch_kwargs,
     model_status,
+    plot_data,
 )
 
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
@@ -134,13 +137,13 @@ def scores_file() -> Path:
     Gradio copies a returned file into its cache at once, so ours only has to outlive the request.
     """
     now = time.time()
-    for old in SCORES_DIR.glob("*.csv"):
+    for old in SCORES_DIR.glob("scores-*.csv"):
         if now - old.stat().st_mtime > SCORES_TTL:
             old.unlink(missing_ok=True)
     return SCORES_DIR / f"scores-{uuid.uuid4().hex[:12]}.csv"
 
 
-def view(scored: dict, threshold: float):
+def view(scored: dict, threshold: float, csv: Path | None = None):
     """Everything that depends on the threshold: counts, metrics, table, figures, CSV."""
     errors, labels = scored["errors"], scored["labels"]
     flagged = flags(errors, threshold)
@@ -164,15 +167,17 @@ def view(scored: dict, threshold: float):
     if labels is not None:
         table["label"] = labels
     shown = table[table.flagged == 1].sort_values("error", ascending=False).head(FLAGGED_SHOWN)
-    csv = scores_file()
+    csv = csv or scores_file()
     table.to_csv(csv, index=False)
     series_fig = None
     if scored["series"] is not None:
         points = point_scores(errors, len(scored["series"]), scored["window"], scored["stride"])
-        series_fig = series_plot(scored["series"], points > threshold, scored["point_labels"])
+        series_fig = plot_data(
+            series_plot(scored["series"], points > threshold, scored["point_labels"])
+        )
     return (
-        count, report, confusion, shown.round(5), error_histogram(errors, labels, threshold),
-        series_fig, str(csv),
+        count, report, confusion, shown.round(5),
+        plot_data(error_histogram(errors, labels, threshold)), series_fig, str(csv),
     )  # fmt: skip
 
 
@@ -185,32 +190,84 @@ def sample(scored: dict, row: int):
         raise UserInputError(f"Row {row} does not exist; pick 0 to {len(scored['x']) - 1}.")
     x = scored["x"][row : row + 1]
     recon = scored["model"].reconstruct(x)[0]
-    return sample_plot(x[0], recon, f"Row {row}: error {scored['errors'][row]:.4g}")
+    return plot_data(sample_plot(x[0], recon, f"Row {row}: error {scored['errors'][row]:.4g}"))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the Score button shows for some scored data, at the model's threshold."""
+
+    scored: dict
+    summary: str
+    slider: gr.Slider
+    view: tuple  # view()'s outputs
+    curves: object  # ROC/PR plot data, None without two label classes
+    rows: gr.Number
+    sample: object  # plot data of the worst row
+
+    @classmethod
+    def of(cls, scored: dict, csv: Path | None = None) -> Answer:
+        model, errors, labels = scored["model"], scored["errors"], scored["labels"]
+        top = float(max(errors.max(), model.config.threshold) * 1.05)
+        both = labels is not None and len(np.unique(labels)) == 2
+        first = int(np.argmax(errors))
+        return cls(
+            scored=scored,
+            summary=f"Scored **{scored['name']}**: {len(errors):,} samples with the "
+            f"{model.describe()}.",
+            slider=gr.Slider(
+                minimum=0.0, maximum=top, value=model.config.threshold, step=top / 500
+            ),
+            view=view(scored, model.config.threshold, csv),
+            curves=plot_data(roc_pr(errors, labels)) if both else None,
+            rows=gr.Number(value=first, maximum=len(errors) - 1),
+            sample=sample(scored, first),
+        )
+
+    def outputs(self) -> tuple:
+        return (
+            self.scored, self.summary, self.slider, *self.view, self.curves, self.rows,
+            self.sample,
+        )  # fmt: skip
+
+
+def served_csv(dataset: str, digit: int) -> Path:
+    return SCORES_DIR / f"served-{dataset}-{digit}.csv"  # scores_file() leaves these alone
+
+
+@functools.lru_cache(maxsize=len(BUILTINS) + 9)
+def served_answer(dataset: str, digit: int) -> Answer:
+    """The served model on a built-in test split: the same for every visitor, so made once.
+
+    Figures included: drawing them cost ~0.6 s of CPU per Score, and 20 visitors on 2 cores
+    waited 17 s for an answer (benchmarks/results/load.md).
+    """
+    scored = score(_model(None), dataset, digit)
+    scored["errors"].setflags(write=False)
+    scored["served"] = (dataset, digit)
+    return Answer.of(scored, served_csv(dataset, digit))
 
 
 @friendly
 def detect(dataset, digit, upload, label_col, drop_missing, session, uploaded):
     uploaded = read_upload(upload, uploaded)
+    if session is None and not uploaded:
+        digit = int(digit) if dataset == "digits" else 0
+        if not served_csv(dataset, digit).is_file():  # a temp cleaner took it: make it again
+            served_answer.cache_clear()
+        return uploaded, *served_answer(dataset, digit).outputs()
     scored = score(_model(session), dataset, digit, uploaded, label_col, drop_missing)
-    model = scored["model"]
-    errors, labels = scored["errors"], scored["labels"]
-    top = float(max(errors.max(), model.config.threshold) * 1.05)
-    slider = gr.Slider(minimum=0.0, maximum=top, value=model.config.threshold, step=top / 500)
-    curves = roc_pr(errors, labels) if labels is not None and len(np.unique(labels)) == 2 else None
-    summary = f"Scored **{scored['name']}**: {len(errors):,} samples with the {model.describe()}."
-    first = int(np.argmax(errors))
-    rows = gr.Number(value=first, maximum=len(errors) - 1)
-    return (
-        uploaded, scored, summary, slider, *view(scored, model.config.threshold), curves, rows,
-        sample(scored, first),
-    )  # fmt: skip
+    return uploaded, *Answer.of(scored).outputs()
 
 
 @friendly
 def rethreshold(threshold, scored):
     if not scored:
         raise UserInputError("Score some data first (the Score button).")
-    return view(scored, float(threshold))
+    threshold = float(threshold)
+    if "served" in scored and threshold == scored["model"].config.threshold:
+        return served_answer(*scored["served"]).view  # what Score itself just showed
+    return view(scored, threshold)
 
 
 @friendly
@@ -249,12 +306,21 @@ def train(
         m = result.metrics
         text += f" Test ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, F1 {m['f1']:.3f}."
     session = {"model": result.model, "history": result.history, "metrics": result.metrics}
-    return uploaded, session, text, history_plot(result.history), *model_tab(session)
+    return uploaded, session, text, plot_data(history_plot(result.history)), *model_tab(session)
 
 
 @friendly
 def model_tab(session):
     """The architecture as a table, the loss curves and the metrics of the model in use."""
+    return served_model_tab() if session is None else describe_model(session)
+
+
+@functools.cache
+def served_model_tab():
+    return describe_model(None)  # every visitor's page load asks for it
+
+
+def describe_model(session):
     if session is None and MODEL is None:
         return pd.DataFrame(), None, model_info()
     model = _model(session)
@@ -276,7 +342,8 @@ def model_tab(session):
         text += "\n\nTest metrics (anomaly = positive): " + ", ".join(
             f"{k} {m[k]:.3f}" for k in ("roc_auc", "pr_auc", "precision", "recall", "f1")
         )
-    return table, history_plot(record["history"]) if record["history"] else None, text
+    curves = plot_data(history_plot(record["history"])) if record["history"] else None
+    return table, curves, text
 
 
 HOW = f"""
@@ -374,4 +441,5 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
+    freeze_startup()
     demo.launch(**launch_kwargs())

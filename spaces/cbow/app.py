@@ -39,9 +39,11 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
+    freeze_startup,
     friendly,
     launch_kwargs,
     model_status,
+    plot_data,
 )
 
 BUILTIN, MINE = "built-in corpus", "my text"
@@ -188,7 +190,7 @@ def model_panel(session: LoadedVectors | None):
     return (
         "\n\n".join(rows),
         asdict(model.config),
-        history_plot(m.get("history", []), keys=("loss",)),
+        plot_data(history_plot(m.get("history", []), keys=("loss",))),
     )
 
 
@@ -253,7 +255,7 @@ def scratch_demo(text: str):
         rows.append([", ".join(context), target, best, round(probs[target], 3)])
     table = pd.DataFrame(rows, columns=["context", "target", "predicted", "P(target)"])
     history = [{"epoch": i + 1, "loss": v} for i, v in enumerate(result.losses)]
-    return history_plot(history, keys=("loss",), title="From-scratch CBOW"), table
+    return plot_data(history_plot(history, keys=("loss",), title="From-scratch CBOW")), table
 
 
 HOW_IT_WORKS = f"""
@@ -404,4 +406,5 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
+    freeze_startup()
     demo.launch(**launch_kwargs())

@@ -30,9 +30,11 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
+    freeze_startup,
     friendly,
     launch_kwargs,
     model_status,
+    plot_data,
 )
 
 APP_MAX_IMAGES = 600  # per fine-tune upload: with the time cap, bounds one in-app run
@@ -135,7 +137,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
         f"{run.stop_reason}; training accuracy {acc:.1%}. The Classify tab now uses this model "
         "in your session only."
     )
-    plot = history_plot(run.history, ("train_loss", "train_acc"), "Fine-tuning", "value")
+    plot = plot_data(history_plot(run.history, ("train_loss", "train_acc"), "Fine-tuning", "value"))
     return summary, plot, clf
 
 
@@ -298,4 +300,5 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
+    freeze_startup()
     demo.launch(**launch_kwargs())
