@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import functools
 import gc
 import inspect
@@ -93,7 +95,7 @@ def plot_data(fig: Figure, fmt: str = "webp") -> PlotData:
     figure is a web of reference cycles that only a full garbage collection frees, and in a process
     holding torch, gradio and pandas that collection walks ~430,000 objects (196 ms measured), so
     Python runs it rarely and dead figures piled up under load (+475 MB of RSS for 60 figures
-    drawn by 4 threads). Once `freeze_startup()` has run, a full collection only walks what
+    drawn by 4 threads). Once `prepare_to_serve()` has run, a full collection only walks what
     requests made (4 ms), so one runs here each time: it frees the figures drawn before.
     """
     with io.BytesIO() as buffer:
@@ -105,11 +107,32 @@ def plot_data(fig: Figure, fmt: str = "webp") -> PlotData:
     return PlotData(type="matplotlib", plot=f"data:image/{fmt};base64,{encoded}")
 
 
-def freeze_startup() -> None:
-    """Call once the app is built, before it serves: later collections skip startup's objects.
+def prepare_to_serve() -> None:
+    """Call once the app is built, before it serves: settle how the process manages memory.
 
-    `gc.freeze()` moves everything alive now (libraries, the model, the Blocks) out of the
-    collector's reach; they live as long as the process anyway. See `plot_data`.
+    1. `gc.freeze()` moves everything alive now (libraries, the model, the Blocks) out of the
+       collector's reach; they live as long as the process anyway. See `plot_data`.
+    2. glibc's malloc gives threads that allocate at the same time their own heaps ("arenas", up
+       to 8 per core) and doesn't hand memory freed in one to another; Gradio runs requests on
+       a pool of worker threads, so RSS grows as each new thread fills an arena of its own. Two
+       arenas, as `MALLOC_ARENA_MAX=2` would set: the transfer app's growth under 20 clients for
+       60 s went from +14.7% to +6.3% with the same latency (benchmarks/results/load.md). A
+       `MALLOC_ARENA_MAX` already in the environment wins.
     """
     gc.collect()
     gc.freeze()
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        limit_malloc_arenas(MALLOC_ARENAS)
+
+
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
+def limit_malloc_arenas(arenas: int) -> bool:
+    """Ask glibc to use at most `arenas` heaps from now on; False where libc has no mallopt."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False  # not glibc (macOS has no mallopt)
+    return bool(mallopt(M_ARENA_MAX, arenas))

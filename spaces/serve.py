@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from shared.ui import freeze_startup, launch_kwargs
+from shared.ui import launch_kwargs, prepare_to_serve
 
 HERE = Path(__file__).resolve().parent
 APPS = {
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     args = parser.parse_args()
     server = build_server()
-    freeze_startup()
+    prepare_to_serve()
     base = f"http://{args.host}:{args.port}"
     print("\nServing the labs (Ctrl-C stops):")
     print(f"  all three  {base}/")

@@ -42,11 +42,11 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
-    freeze_startup,
     friendly,
     launch_kwargs,
     model_status,
     plot_data,
+    prepare_to_serve,
 )
 
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
@@ -441,5 +441,5 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
-    freeze_startup()
+    prepare_to_serve()
     demo.launch(**launch_kwargs())

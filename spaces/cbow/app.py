@@ -39,11 +39,11 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
-    freeze_startup,
     friendly,
     launch_kwargs,
     model_status,
     plot_data,
+    prepare_to_serve,
 )
 
 BUILTIN, MINE = "built-in corpus", "my text"
@@ -406,5 +406,5 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
-    freeze_startup()
+    prepare_to_serve()
     demo.launch(**launch_kwargs())

@@ -30,11 +30,11 @@ from shared.ui import (
     TRAIN_SECONDS,
     UserInputError,
     delete_cache,
-    freeze_startup,
     friendly,
     launch_kwargs,
     model_status,
     plot_data,
+    prepare_to_serve,
 )
 
 APP_MAX_IMAGES = 600  # per fine-tune upload: with the time cap, bounds one in-app run
@@ -300,5 +300,5 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
-    freeze_startup()
+    prepare_to_serve()
     demo.launch(**launch_kwargs())
