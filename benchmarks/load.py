@@ -34,21 +34,29 @@ MAX_REQUESTS_PER_CLIENT = 10_000  # a bound on top of the time limit
 
 @dataclass
 class Plan:
+    app: str  # spaces/<app>/app.py
     predict: Callable[[Client], object]  # the app's main prediction call
     train: Callable[[Client], object]  # one in-app training run
 
 
-def _inputs() -> tuple[str, str]:
-    """A digit PNG to classify and a zip of two class folders to fine-tune on, made from sklearn."""
+def _inputs() -> tuple[str, str, str]:
+    """A digit PNG to classify, a zip of two class folders to fine-tune on (both from sklearn's
+    digits), and a CSV of 3,000 labelled ECG points: an upload the anomaly app scores afresh."""
     import io
     import tempfile
     import zipfile
 
     import numpy as np
+    import pandas as pd
     from PIL import Image
     from sklearn.datasets import load_digits
 
+    from shared.anomaly.data import load_builtin
+
     folder = Path(tempfile.mkdtemp(prefix="load-bench-"))
+    ecg = load_builtin("ecg")
+    frame = pd.DataFrame({"value": ecg.series[:3000], "label": ecg.point_labels[:3000]})
+    frame.to_csv(folder / "ecg.csv", index=False)
     digits = load_digits()
     as_png = lambda img: Image.fromarray((img * 255 / 16).astype(np.uint8)).resize((64, 64))  # noqa: E731
     as_png(digits.images[-1]).save(folder / "digit.png")
@@ -58,37 +66,35 @@ def _inputs() -> tuple[str, str]:
                 buffer = io.BytesIO()
                 as_png(digits.images[i]).save(buffer, format="PNG")
                 zf.writestr(f"digit{label}/{i}.png", buffer.getvalue())
-    return str(folder / "digit.png"), str(folder / "classes.zip")
+    return str(folder / "digit.png"), str(folder / "classes.zip"), str(folder / "ecg.csv")
 
 
-IMAGE, CLASSES_ZIP = _inputs()
+IMAGE, CLASSES_ZIP, ECG_CSV = _inputs()
+ANOMALY_TRAIN = ("ecg", 0, None, "table", "", 200, 1, False, "dense", 20, 0, "mean_std", 1.0)
 PLANS: dict[str, Plan] = {
+    # the built-in ECG test split: the app answers it from a cache (every visitor gets the same)
     "anomaly": Plan(
+        app="anomaly",
         predict=lambda c: c.predict("ecg", 0, None, "", False, api_name="/detect"),
-        train=lambda c: c.predict(
-            "ecg",
-            0,
-            None,
-            "table",
-            "",
-            200,
-            1,
-            False,
-            "dense",
-            20,
-            0,
-            "mean_std",
-            1.0,
-            api_name="/train",
+        train=lambda c: c.predict(*ANOMALY_TRAIN, api_name="/train"),
+    ),
+    # an uploaded CSV: parsed, windowed, scored and drawn on every request
+    "anomaly-upload": Plan(
+        app="anomaly",
+        predict=lambda c: c.predict(
+            "ecg", 0, handle_file(ECG_CSV), "label", False, api_name="/detect"
         ),
+        train=lambda c: c.predict(*ANOMALY_TRAIN, api_name="/train"),
     ),
     "cbow": Plan(
+        app="cbow",
         predict=lambda c: c.predict("king", 10, api_name="/most_similar"),
         train=lambda c: c.predict(
             "built-in corpus", None, "", True, False, False, 3, 100, 15, 10, 40, api_name="/train"
         ),
     ),
     "transfer": Plan(
+        app="transfer",
         predict=lambda c: c.predict(handle_file(IMAGE), api_name="/classify"),
         train=lambda c: c.predict(handle_file(CLASSES_ZIP), 3, api_name="/fine_tune"),
     ),
@@ -190,7 +196,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_app(app: str, clients: int, seconds: float, port: int) -> list[str]:
-    proc = start_app(app, port)
+    proc = start_app(PLANS[app].app, port)
     url = f"http://127.0.0.1:{port}/"
     try:
         warm = connect(url, proc)

@@ -25,7 +25,7 @@ from shared.anomaly.data import (
     window_labels,
     windows,
 )
-from shared.anomaly.model import load_autoencoder
+from shared.anomaly.model import ModelShapeError, load_autoencoder
 from shared.anomaly.scoring import flags, metrics, point_scores, threshold
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.hub import ModelSourceError, push_folder
@@ -72,7 +72,9 @@ def test_metrics_match_scikit_learn():
 
 def test_windows_and_point_mapping():
     series = np.arange(10, dtype=np.float32)
-    assert windows(series, 4, 3).tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    cut = windows(series, 4, 3)
+    assert cut.tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    assert np.shares_memory(cut, series) and not cut.flags.writeable  # a view, never a copy
     points = np.zeros(10)
     points[5] = 1
     assert window_labels(points, 4, 3).tolist() == [0, 1, 0]
@@ -144,6 +146,13 @@ def test_save_load_reproduces_scores_exactly(tmp_path):
     loaded = load_autoencoder(tmp_path / "m")
     np.testing.assert_array_equal(loaded.score(data.test), result.model.score(data.test))
     assert loaded.config == result.model.config
+    # scored (and scaled) a batch at a time: the same numbers, the same shape checks when empty
+    np.testing.assert_allclose(
+        loaded.score(data.test, batch_size=7), loaded.score(data.test), rtol=1e-5
+    )
+    assert loaded.score(data.test[:0]).shape == (0,)
+    with pytest.raises(ModelShapeError, match="expects 30 columns"):
+        loaded.score(data.test[:0, :3])
 
 
 def test_strict_loading_refuses_missing_weights(tmp_path, quick):

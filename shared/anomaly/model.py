@@ -106,10 +106,10 @@ class Autoencoder(
 
     @torch.inference_mode()
     def score(self, raw: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """Reconstruction errors of raw (unscaled) samples, shape (n,)."""
+        """Reconstruction errors of raw (unscaled) samples, shape (n,), scaled a batch at a time."""
         self.eval()
-        x = self.scale(raw)
-        return torch.cat([self.errors(part) for part in x.split(batch_size)]).numpy()
+        starts = range(0, max(len(raw), 1), batch_size)  # once even if empty: checks the shape
+        return torch.cat([self.errors(self.scale(raw[i : i + batch_size])) for i in starts]).numpy()
 
     @torch.inference_mode()
     def reconstruct(self, raw: np.ndarray) -> np.ndarray:
