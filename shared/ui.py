@@ -116,7 +116,7 @@ def prepare_to_serve() -> None:
        to 8 per core) and doesn't hand memory freed in one to another; Gradio runs requests on
        a pool of worker threads, so RSS grows as each new thread fills an arena of its own. Two
        arenas, as `MALLOC_ARENA_MAX=2` would set: the transfer app's growth under 20 clients for
-       60 s went from +14.7% to +6.3% with the same latency (benchmarks/results/load.md). A
+       60 s went from +14.7% to +6.6% with the same latency (benchmarks/results/load.md). A
        `MALLOC_ARENA_MAX` already in the environment wins.
     """
     gc.collect()
