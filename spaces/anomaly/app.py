@@ -3,15 +3,13 @@
 python spaces/anomaly/app.py          # serves on http://127.0.0.1:7860
 
 The model comes from $ANOMALY_MODEL, artifacts/anomaly/ or the Hub (shared.hub.locate_model).
-Prediction and training are plain functions below; Gradio only arranges them.
+Scoring and what it shows live in shared/anomaly/report.py, training in shared/anomaly/train.py;
+the handlers below only connect them to the page.
 """
 
 from __future__ import annotations
 
 import functools
-import tempfile
-import time
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,19 +17,11 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from shared.anomaly.data import (
-    BUILTINS,
-    MAX_ROWS,
-    load_builtin,
-    read_csv,
-    table_from_frame,
-    task_from_frame,
-    window_labels,
-    windows,
-)
+from shared.anomaly.data import BUILTINS, MAX_ROWS, load_builtin, read_csv, task_from_frame
 from shared.anomaly.model import Autoencoder, load_autoencoder
-from shared.anomaly.plots import error_histogram, roc_pr, sample_plot, series_plot
-from shared.anomaly.scoring import THRESHOLD_RULES, flags, metrics, point_scores
+from shared.anomaly.plots import roc_pr
+from shared.anomaly.report import FLAGGED_SHOWN, SCORES_DIR, sample, score, view
+from shared.anomaly.scoring import THRESHOLD_RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.hub import ModelSourceError, load_json, locate_model
 from shared.plots import history_plot
@@ -51,9 +41,6 @@ from shared.ui import (
 
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
-FLAGGED_SHOWN = 200  # rows of the flagged table; the CSV download has every row
-SCORES_DIR = Path(tempfile.mkdtemp(prefix="anomaly-scores-"))  # downloads, pruned as they age
-SCORES_TTL = 600  # seconds a scored-rows CSV is kept
 
 LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"))
 MODEL: Autoencoder | None = None
@@ -100,97 +87,6 @@ def load_task(dataset, digit, uploaded, layout, label_col, window, stride, drop_
             frame.copy(), name, layout, label_col, int(window), int(stride), drop_missing
         )
     return load_builtin(dataset, int(digit), int(window), int(stride))
-
-
-def score(
-    model: Autoencoder, dataset="ecg", digit=0, uploaded=None, label_col="", drop_missing=False
-) -> dict:
-    """Score a built-in test split or a parsed upload with `model`: errors, labels, samples."""
-    c = model.config
-    series = point_labels = None
-    if uploaded:
-        _, name, frame = uploaded
-        x, labels, _ = table_from_frame(frame.copy(), label_col, drop_missing)
-        if c.kind == "series":
-            if x.shape[1] != 1:
-                raise UserInputError(
-                    f"This model scores one series column (windows of {c.window} points); "
-                    f"the file has {x.shape[1]} numeric columns."
-                )
-            series, point_labels = x[:, 0], labels
-            x = windows(series, c.window, c.stride)
-            labels = None if labels is None else window_labels(labels, c.window, c.stride)
-    else:
-        data = load_builtin(dataset, int(digit), c.window or None, c.stride)
-        x, labels, name = data.test, data.test_labels, data.name
-        series, point_labels = data.series, data.point_labels
-    errors = model.score(x)
-    return {
-        "name": name, "x": x, "errors": errors, "labels": labels, "series": series,
-        "point_labels": point_labels, "window": c.window, "stride": c.stride, "model": model,
-    }  # fmt: skip
-
-
-def scores_file() -> Path:
-    """A fresh CSV path in the app's own temp folder, after deleting files older than 10 min.
-
-    Gradio copies a returned file into its cache at once, so ours only has to outlive the request.
-    """
-    now = time.time()
-    for old in SCORES_DIR.glob("scores-*.csv"):
-        if now - old.stat().st_mtime > SCORES_TTL:
-            old.unlink(missing_ok=True)
-    return SCORES_DIR / f"scores-{uuid.uuid4().hex[:12]}.csv"
-
-
-def view(scored: dict, threshold: float, csv: Path | None = None):
-    """Everything that depends on the threshold: counts, metrics, table, figures, CSV."""
-    errors, labels = scored["errors"], scored["labels"]
-    flagged = flags(errors, threshold)
-    count = f"**{flagged.sum():,} of {len(errors):,}** samples flagged above {threshold:.4g}"
-    if labels is not None:
-        m = metrics(errors, labels, threshold)
-        report = (
-            f"Anomaly is the positive class. ROC-AUC **{m['roc_auc']:.3f}**, "
-            f"PR-AUC **{m['pr_auc']:.3f}**; at this threshold precision **{m['precision']:.3f}**, "
-            f"recall **{m['recall']:.3f}**, F1 **{m['f1']:.3f}**."
-        )
-        confusion = pd.DataFrame(
-            {"": ["actual normal", "actual anomaly"], "predicted normal": [m["tn"], m["fn"]],
-             "predicted anomaly": [m["fp"], m["tp"]]}
-        )  # fmt: skip
-    else:
-        report, confusion = "No labels: metrics need a label column.", pd.DataFrame()
-    table = pd.DataFrame({"row": np.arange(len(errors)), "error": errors, "flagged": flagged})
-    if scored["series"] is not None:
-        table.insert(1, "first point", table["row"] * scored["stride"])
-    if labels is not None:
-        table["label"] = labels
-    shown = table[table.flagged == 1].sort_values("error", ascending=False).head(FLAGGED_SHOWN)
-    csv = csv or scores_file()
-    table.to_csv(csv, index=False)
-    series_fig = None
-    if scored["series"] is not None:
-        points = point_scores(errors, len(scored["series"]), scored["window"], scored["stride"])
-        series_fig = plot_data(
-            series_plot(scored["series"], points > threshold, scored["point_labels"])
-        )
-    return (
-        count, report, confusion, shown.round(5),
-        plot_data(error_histogram(errors, labels, threshold)), series_fig, str(csv),
-    )  # fmt: skip
-
-
-def sample(scored: dict, row: int):
-    """Input against reconstruction for one scored row."""
-    if not scored:
-        raise UserInputError("Score some data first.")
-    row = int(row)
-    if not 0 <= row < len(scored["x"]):
-        raise UserInputError(f"Row {row} does not exist; pick 0 to {len(scored['x']) - 1}.")
-    x = scored["x"][row : row + 1]
-    recon = scored["model"].reconstruct(x)[0]
-    return plot_data(sample_plot(x[0], recon, f"Row {row}: error {scored['errors'][row]:.4g}"))
 
 
 @dataclass(frozen=True)
