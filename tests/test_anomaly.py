@@ -26,6 +26,7 @@ from shared.anomaly.data import (
     windows,
 )
 from shared.anomaly.model import ModelShapeError, load_autoencoder
+from shared.anomaly.plots import error_histogram
 from shared.anomaly.scoring import flags, metrics, point_scores, threshold
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.hub import ModelSourceError, push_folder
@@ -279,3 +280,11 @@ def test_served_builtin_answer_is_made_once_and_equals_a_fresh_one(quick, monkey
     threshold = app.MODEL.config.threshold
     assert app.rethreshold(threshold, first[1]) is app.served_answer("ecg", 0).view
     assert app.rethreshold(threshold * 2, first[1])[0] != first[4]
+
+
+def test_error_histogram_uses_log_counts_only_when_the_tail_would_vanish():
+    rng = np.random.default_rng(0)
+    errors = np.r_[rng.normal(0.1, 0.01, 5000), rng.uniform(0.3, 0.8, 50)]
+    labels = np.r_[np.zeros(5000, dtype=int), np.ones(50, dtype=int)]
+    assert error_histogram(errors, labels, 0.2).axes[0].get_yscale() == "log"
+    assert error_histogram(rng.normal(size=200), None, 0.5).axes[0].get_yscale() == "linear"

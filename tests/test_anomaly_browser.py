@@ -22,6 +22,14 @@ def flagged_text(page) -> str:
     return page.locator("#flagged-count").inner_text()
 
 
+def settle(page) -> None:
+    """Wait until every event has finished and its figures are drawn."""
+    page.wait_for_function(
+        "document.querySelectorAll('.eta-bar, .meta-text, .meta-text-center').length === 0",
+        timeout=60_000,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_pick_ecg_move_the_threshold_then_upload_a_csv(app, page, tmp_path):
@@ -39,6 +47,8 @@ def test_pick_ecg_move_the_threshold_then_upload_a_csv(app, page, tmp_path):
         )
         before = flagged_text(page)
         assert "Scored ecg" in page.locator("#summary").inner_text()
+        settle(page)
+        page.screenshot(path=str(ARTIFACTS / "anomaly-ecg.png"), full_page=True)  # the README's
 
         # drag the threshold to its top: nothing is above it any more
         number = page.locator("#threshold input[type=number]")
@@ -62,10 +72,7 @@ def test_pick_ecg_move_the_threshold_then_upload_a_csv(app, page, tmp_path):
             "document.querySelector('#flagged-count').innerText.includes(' of 101')",
             timeout=60_000,
         )
-        page.wait_for_function(  # every event has finished: the new histogram is drawn
-            "document.querySelectorAll('.eta-bar, .meta-text, .meta-text-center').length === 0",
-            timeout=60_000,
-        )
+        settle(page)
         assert page.locator("#histogram img").is_visible()
         page.screenshot(path=str(ARTIFACTS / "anomaly.png"), full_page=True)
     assert page.console_errors == []

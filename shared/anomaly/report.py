@@ -85,8 +85,11 @@ def view(scored: dict, threshold: float, csv: Path | None = None):
              "predicted anomaly": [m["fp"], m["tp"]]}
         )  # fmt: skip
     else:
-        report, confusion = "No labels: metrics need a label column.", pd.DataFrame()
-    table = pd.DataFrame({"row": np.arange(len(errors)), "error": errors, "flagged": flagged})
+        report = "No labels: metrics need a label column."
+        confusion = pd.DataFrame({"confusion matrix": ["needs a label column (1 = anomaly)"]})
+    table = pd.DataFrame(
+        {"row": np.arange(len(errors)), "error": errors.astype(np.float64), "flagged": flagged}
+    )  # float64: float32 errors would show as 0.7520800232887268 after rounding
     if scored["series"] is not None:
         table.insert(1, "first point", table["row"] * scored["stride"])
     if labels is not None:
