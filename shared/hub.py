@@ -2,7 +2,8 @@
 
 A model *source* is a local folder or a Hub repo id (``org/name`` or ``org/name@revision``).
 `resolve_source` turns either into a local folder; `locate_model` applies the apps' lookup
-order (env var, then ``artifacts/<app>/``, then the default Hub repo). Saving writes
+order (env var, then the repo a Space bundle was built for, then ``artifacts/<app>/``, then the
+default Hub repo). Saving writes
 ``config.json``, ``metrics.json`` and a model card next to the weights, and `push_folder`
 uploads that exact folder.
 """
@@ -38,6 +39,9 @@ from shared.errors import UserInputError
 DEFAULT_HUB_ORG = "dl-labs-demo"  # placeholder org; set HUB_ORG to publish under your own
 # Each app's default model repo, under $HUB_ORG. Training pushes there; Spaces preload it.
 REPO_NAMES = {"anomaly": "anomaly-autoencoder", "cbow": "cbow-word2vec", "transfer": "transfer-cnn"}
+# Written by spaces/deploy.py beside a bundle's app.py: {"<app>": "org/name"}, the repos the
+# Space was built for (the same ones its front matter preloads into the HF cache).
+BUNDLE_MODELS = "models.json"
 # The Hub's own rule: names of letters, digits, "-", "_" and "." up to 96 characters.
 _REPO_ID = re.compile(
     r"^(?P<repo>[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?:@(?P<rev>[\w./-]{1,200}))?$"
@@ -117,12 +121,28 @@ def default_repo(app: str) -> str:
     return f"{os.environ.get('HUB_ORG', DEFAULT_HUB_ORG)}/{REPO_NAMES[app]}"
 
 
-def locate_model(app: str, required: Sequence[str] = ("config.json",)) -> ModelLocation:
-    """Find an app's model: ``$<APP>_MODEL``, then ``artifacts/<app>/``, then the default repo."""
+def bundle_repo(app: str, app_dir: Path | None) -> str | None:
+    """The model repo a Space bundle in `app_dir` was built for, if it is one."""
+    file = Path(app_dir) / BUNDLE_MODELS if app_dir is not None else None
+    if file is None or not file.is_file():
+        return None
+    repo = load_json(file).get(app)
+    return str(repo) if repo else None
+
+
+def locate_model(
+    app: str, required: Sequence[str] = ("config.json",), app_dir: Path | None = None
+) -> ModelLocation:
+    """Find an app's model: ``$<APP>_MODEL``, the bundle's repo, ``artifacts/<app>/``, the default.
+
+    `app_dir` is the folder of the app's `app.py`; in a Space bundle it holds ``models.json``.
+    """
     env_var = f"{app.upper()}_MODEL"
     local = artifacts_dir() / app
     if env := os.environ.get(env_var, "").strip():
         source, label = env, f"${env_var} ({env})"
+    elif bundled := bundle_repo(app, app_dir):
+        source, label = bundled, f"{bundled} (the repo this Space was built for)"
     elif local.is_dir():
         source = label = str(local)
     else:
@@ -204,10 +224,16 @@ The resolved training configuration is in `config.json`, every metric in `metric
     return card
 
 
-def push_folder(folder: Path, repo_id: str, repo_type: str = "model", message: str = "") -> str:
-    """Create `repo_id` if needed and upload `folder` as it is; return the repo URL."""
+def check_repo_id(repo_id: str) -> str:
+    """`repo_id` if it is a plain Hub repo id ('org/name', no revision); else a named error."""
     if not _REPO_ID.match(repo_id) or "@" in repo_id:
         raise ModelSourceError(f"{repo_id!r} is not a Hub repo id like 'org/name'.")
+    return repo_id
+
+
+def push_folder(folder: Path, repo_id: str, repo_type: str = "model", message: str = "") -> str:
+    """Create `repo_id` if needed and upload `folder` as it is; return the repo URL."""
+    check_repo_id(repo_id)
     api = HfApi()
     sdk = "gradio" if repo_type == "space" else None
     url = api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, space_sdk=sdk)

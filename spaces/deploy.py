@@ -4,8 +4,9 @@
     python spaces/deploy.py cbow --out build/space-cbow --push-to-hub ORG/cbow-lab
     HUB_ORG=me python spaces/deploy.py transfer --out build/space-transfer
 
-The folder holds app.py, a copy of the shared/ package, the app's pinned requirements.txt and
-a README.md whose front matter names the model repo and preloads it at build time.
+The folder holds app.py, a copy of the shared/ package, the app's pinned requirements.txt,
+models.json (the model repo the bundled app loads by default) and a README.md whose front matter
+names that repo and preloads it into the Space's Hugging Face cache at build time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout: find shared/ beside spaces/
 
-from shared.hub import REPO_NAMES, default_repo, push_folder  # noqa: E402
+from shared.hub import (  # noqa: E402
+    BUNDLE_MODELS,
+    REPO_NAMES,
+    ModelSourceError,
+    check_repo_id,
+    default_repo,
+    load_json,
+    push_folder,
+    save_json,
+)
 
 
 def pinned_version(requirements: Path, package: str) -> str:
@@ -36,6 +46,11 @@ def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
     """Write the Space folder for `app` into `out` (which must be empty or missing)."""
     if app not in REPO_NAMES:
         raise SystemExit(f"unknown app {app!r}; choose from {', '.join(REPO_NAMES)}")
+    repo = model_repo or default_repo(app)
+    try:
+        check_repo_id(repo)
+    except ModelSourceError as err:
+        raise SystemExit(f"--model: {err}") from err
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty; give a new or empty folder")
@@ -46,7 +61,7 @@ def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
     shutil.copytree(
         REPO / "shared", out / "shared", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
-    repo = model_repo or default_repo(app)
+    save_json(out / BUNDLE_MODELS, {app: repo})  # what the app loads; $<APP>_MODEL still wins
     card = SpaceCard.load(source / "README.md")
     card.data.sdk = "gradio"
     card.data.sdk_version = pinned_version(out / "requirements.txt", "gradio")
@@ -57,7 +72,7 @@ def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("app", choices=sorted(REPO_NAMES), help="which app to bundle")
     parser.add_argument("--out", type=Path, required=True, help="new or empty output folder")
@@ -72,9 +87,9 @@ def main() -> None:
         default=None,
         help="upload the folder to this Space (default: build only)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     out = build_bundle(args.app, args.out, args.model)
-    print(f"built {out}")
+    print(f"built {out}: serves {load_json(out / BUNDLE_MODELS)[args.app]}")
     if args.push_to_hub:
         print(f"pushed to {push_folder(out, args.push_to_hub, repo_type='space')}")
 

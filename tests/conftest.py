@@ -68,6 +68,28 @@ def load_app(name: str, module_name: str | None = None):
     return module
 
 
+HUB_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def cache_repo(
+    repo_id: str, source: Path, cache: str | os.PathLike | None = None, revision: str = HUB_SHA
+) -> Path:
+    """Copy `source` into an offline HF cache as `repo_id`, the layout huggingface_hub writes.
+
+    `cache` is a hub cache folder (``$HF_HOME/hub``); by default the tests' own.
+    """
+    import shutil
+
+    from huggingface_hub import constants
+
+    root = Path(cache or constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
+    snapshot = root / "snapshots" / revision
+    shutil.copytree(source, snapshot, dirs_exist_ok=True)
+    (root / "refs").mkdir(parents=True, exist_ok=True)
+    (root / "refs" / "main").write_text(revision)  # no trailing newline: it breaks resolution
+    return snapshot
+
+
 _QUICK_MODELS: dict[str, Path] = {}
 
 
@@ -116,18 +138,34 @@ def client_for(demo):
 
 @pytest.fixture
 def fake_hub(monkeypatch) -> dict:
-    """Patch only the network calls of a push; return what create_repo and upload_folder got."""
+    """Patch only the network calls of a push; record what create_repo and upload_folder got.
+
+    ``calls["create"]`` and ``calls["upload"]`` hold the latest call of each; ``calls["log"]``
+    every call in order, as ("create" | "upload", kwargs, files), where `files` maps each
+    uploaded file's relative path to its bytes at the moment of the upload.
+    """
     from huggingface_hub import HfApi
 
-    calls: dict = {}
+    calls: dict = {"log": []}
 
     def create_repo(self, repo_id, **kwargs):
         calls["create"] = {"repo_id": repo_id, **kwargs}
+        calls["log"].append(("create", calls["create"], {}))
         return f"https://huggingface.co/{repo_id}"
 
+    def upload_folder(self, **kwargs):
+        calls["upload"] = kwargs
+        calls["log"].append(("upload", kwargs, folder_files(kwargs["folder_path"])))
+
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
-    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.update(upload=kw))
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
     return calls
+
+
+def folder_files(folder: str | os.PathLike) -> dict[str, bytes]:
+    """Every file under `folder`, by relative path, with its bytes."""
+    root = Path(folder)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.fixture

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import runpy
+import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from conftest import REPO, free_port, quick_model
+from conftest import REPO, cache_repo, folder_files, free_port, quick_model
 from gradio_client import Client
 from huggingface_hub import SpaceCard
 
@@ -72,18 +76,10 @@ def test_bundle_refuses_a_non_empty_folder(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("app", APPS)
-def test_bundle_runs_on_its_own(tmp_path, app):
-    bundle = load_deploy().build_bundle(app, tmp_path / "space")
+def start_bundle(bundle: Path, env: dict[str, str]) -> tuple[subprocess.Popen, Client]:
+    """Run `python app.py` in `bundle` as a Space does; return the process and a client."""
     port = free_port()
-    env = {
-        **os.environ,
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        f"{app.upper()}_MODEL": str(quick_model(app)),
-        "PYTHONPATH": "",
-    }
+    env = {**env, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
     proc = subprocess.Popen(
         [sys.executable, "-c", BOOT.format(repo=str(REPO))],
         cwd=bundle,
@@ -92,24 +88,117 @@ def test_bundle_runs_on_its_own(tmp_path, app):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    first = proc.stdout.readline()
+    assert first.startswith("SHARED " + str(bundle)), first
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return proc, Client(f"http://127.0.0.1:{port}/", verbose=False)
+        except Exception:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read()) from None
+            assert time.monotonic() < deadline, "bundle did not start in 120 s"
+            time.sleep(0.5)
+
+
+def space_env(hf_home: Path) -> dict[str, str]:
+    """The environment of a Space: the preloaded HF cache, offline, no model variables."""
+    drop = {"HUB_ORG", "ARTIFACTS_DIR", "HF_HUB_CACHE", "PYTHONPATH"}
+    drop |= {f"{app.upper()}_MODEL" for app in APPS}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    return {**env, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", APPS)
+def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
+    repo = "some-org/a-non-default-name"
+    subprocess.run(
+        [sys.executable, "spaces/deploy.py", app, "--out", str(tmp_path / "space")]
+        + ["--model", repo],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    bundle = tmp_path / "space"
+    assert json.loads((bundle / "models.json").read_text()) == {app: repo}
+    # What preload_from_hub leaves behind: the repo in the Space's HF cache, and nothing else.
+    cache_repo(repo, quick_model(app), cache=tmp_path / "hf" / "hub")
+    proc, client = start_bundle(bundle, space_env(tmp_path / "hf"))
     try:
-        first = proc.stdout.readline()
-        assert first.startswith("SHARED " + str(bundle)), first
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                client = Client(url, verbose=False)
-                break
-            except Exception:
-                assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "bundle did not start in 120 s"
-                time.sleep(0.5)
+        status = client.predict(api_name="/model_info")
+        assert repo in status and "not trained" not in status, status
         api_name, args, check = PROBES[app]
         assert check(client.predict(*args, api_name=api_name))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_bundle_says_which_repo_it_could_not_load(tmp_path):
+    bundle = load_deploy().build_bundle("cbow", tmp_path / "space", "some-org/not-cached")
+    proc, client = start_bundle(bundle, space_env(tmp_path / "hf"))
+    try:
+        status = client.predict(api_name="/model_info")
+        assert "some-org/not-cached" in status and "dl-labs-demo" not in status, status
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_bundle_refuses_a_malformed_model_repo(tmp_path):
+    with pytest.raises(SystemExit, match="not a Hub repo id"):
+        load_deploy().build_bundle("cbow", tmp_path / "space", "no-org-here")
+    assert not (tmp_path / "space").exists()
+
+
+def test_push_uploads_exactly_the_bundle_as_a_space(tmp_path, fake_hub):
+    load_deploy().main(
+        ["anomaly", "--out", str(tmp_path / "pushed"), "--model", "me/ae"]
+        + ["--push-to-hub", "me/anomaly-lab"]
+    )
+    (kind, create, _), (_, upload, uploaded) = fake_hub["log"]
+    assert kind == "create" and create["repo_id"] == "me/anomaly-lab"
+    assert create["repo_type"] == "space" and create["space_sdk"] == "gradio"
+    assert upload["repo_id"] == "me/anomaly-lab" and upload["repo_type"] == "space"
+    # the same build into another folder: the upload held exactly these files and bytes
+    again = load_deploy().build_bundle("anomaly", tmp_path / "again", "me/ae")
+    assert uploaded == folder_files(again)
+    assert json.loads(uploaded["models.json"]) == {"anomaly": "me/ae"}
+
+
+def publishing_commands() -> list[list[str]]:
+    """The bash commands of README.md's Publishing section, continuation lines joined."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Publishing", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)[1]
+    lines = re.sub(r"\\\n\s*", " ", block).splitlines()
+    return [shlex.split(line.split("#", 1)[0]) for line in lines if line.strip()]
+
+
+@pytest.mark.slow
+def test_readme_publishing_commands_do_what_they_say(tmp_path, monkeypatch, fake_hub):
+    commands = publishing_commands()
+    assert [c[:3] for c in commands] == [
+        ["python", "-m", "training.cbow"],
+        ["python", "spaces/deploy.py", "cbow"],
+    ]
+    monkeypatch.chdir(tmp_path)  # the README's relative --out lands here
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    for command in commands:
+        argv = [arg.replace("ORG/", "test-org/") for arg in command]
+        monkeypatch.setattr(sys, "argv", argv[2:] if argv[1] == "-m" else argv[1:])
+        if argv[1] == "-m":
+            runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(str(REPO / argv[1]), run_name="__main__")
+    (_, model, _), (_, weights, files), (_, space, _), (_, bundle, bundled) = fake_hub["log"]
+    assert model["repo_id"] == weights["repo_id"] == "test-org/cbow-word2vec"
+    assert weights["repo_type"] == "model" and {"vectors.bin", "config.json"} <= set(files)
+    assert space["repo_id"] == bundle["repo_id"] == "test-org/cbow-lab"
+    assert bundle["repo_type"] == "space" and "app.py" in bundled
+    assert json.loads(bundled["models.json"]) == {"cbow": "test-org/cbow-word2vec"}
 
 
 def test_spaces_is_not_an_importable_package():

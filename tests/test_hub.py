@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from tempfile import mkdtemp
 
+import conftest
 import pytest
 from huggingface_hub import EvalResult, ModelCard, constants
 
@@ -22,12 +24,8 @@ def make_model_folder(folder: Path) -> Path:
 
 
 def cache_repo(repo_id: str, revision: str = SHA) -> Path:
-    """Lay out an offline HF cache entry for `repo_id` the way huggingface_hub writes one."""
-    root = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
-    snapshot = make_model_folder(root / "snapshots" / revision)
-    (root / "refs").mkdir(parents=True, exist_ok=True)
-    (root / "refs" / "main").write_text(revision)  # no trailing newline: it breaks resolution
-    return snapshot
+    """A small model folder in the tests' offline HF cache as `repo_id`."""
+    return conftest.cache_repo(repo_id, make_model_folder(Path(mkdtemp()) / "m"), revision=revision)
 
 
 def test_local_folder_is_used_as_it_is(tmp_path):
@@ -88,13 +86,26 @@ def test_locate_model_order(tmp_path, monkeypatch):
     # ... and from the cache once it is there
     snapshot = cache_repo("someorg/cbow-word2vec")
     assert locate_model("cbow").folder == snapshot
-    # 2. artifacts/<app>/ beats the Hub
+    # 3. artifacts/<app>/ beats the Hub
     local = make_model_folder(tmp_path / "artifacts" / "cbow")
     assert locate_model("cbow").folder == local.resolve()
-    # 1. the env var beats both
+    # 2. a Space bundle's models.json beats both (a Space has no artifacts/, but be sure)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    hub.save_json(bundle / hub.BUNDLE_MODELS, {"cbow": "otherorg/my-vectors"})
+    unbuilt = locate_model("cbow", app_dir=bundle)
+    assert unbuilt.folder is None and "otherorg/my-vectors" in unbuilt.error
+    assert "someorg" not in unbuilt.error and "artifacts" not in unbuilt.error
+    bundled = cache_repo("otherorg/my-vectors")
+    assert locate_model("cbow", app_dir=bundle).folder == bundled
+    assert "otherorg/my-vectors" in locate_model("cbow", app_dir=bundle).source
+    # ... only for the app it names: another app's models.json entry is not this app's
+    assert locate_model("anomaly", app_dir=bundle).source == "someorg/anomaly-autoencoder"
+    # 1. the env var beats all
     chosen = make_model_folder(tmp_path / "chosen")
     monkeypatch.setenv("CBOW_MODEL", str(chosen))
     assert locate_model("cbow").folder == chosen.resolve()
+    assert locate_model("cbow", app_dir=bundle).folder == chosen.resolve()
     monkeypatch.setenv("CBOW_MODEL", "../escape")
     bad = locate_model("cbow")
     assert bad.folder is None and "'..'" in bad.error

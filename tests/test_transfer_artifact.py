@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import timm
 import torch
-from conftest import quick_model
-from huggingface_hub import ModelCard, constants
+from conftest import cache_repo, quick_model
+from huggingface_hub import ModelCard
 from PIL import Image
 
 from shared.hub import load_json
@@ -17,7 +16,6 @@ from shared.training import maybe_push
 from shared.transfer import data, hub_io
 from shared.transfer.cam import classify
 
-SHA = "fedcba9876543210fedcba9876543210fedcba98"
 LABELS = list("56789")
 
 
@@ -62,16 +60,6 @@ def test_stock_transformers_pipeline_loads_it_with_labels(folder):
         ours = classify(clf, digit(i), cam=False).scores
         assert got[0]["label"] == next(iter(ours))
         assert got[0]["score"] == pytest.approx(ours[got[0]["label"]], abs=1e-4)
-
-
-def cache_repo(repo_id: str, source: Path) -> Path:
-    """Lay `source` out as an offline HF cache entry (the layout huggingface_hub writes)."""
-    root = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
-    snapshot = root / "snapshots" / SHA
-    shutil.copytree(source, snapshot, ignore=shutil.ignore_patterns("source"))
-    (root / "refs").mkdir(parents=True, exist_ok=True)
-    (root / "refs" / "main").write_text(SHA)  # no trailing newline
-    return snapshot
 
 
 def test_loads_by_repo_id_from_the_offline_cache(folder):

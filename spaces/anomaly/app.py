@@ -2,7 +2,8 @@
 
 python spaces/anomaly/app.py          # serves on http://127.0.0.1:7860
 
-The model comes from $ANOMALY_MODEL, artifacts/anomaly/ or the Hub (shared.hub.locate_model).
+The model comes from $ANOMALY_MODEL, the repo a Space bundle names in models.json,
+artifacts/anomaly/ or the Hub (shared.hub.locate_model).
 Scoring and what it shows live in shared/anomaly/report.py, training in shared/anomaly/train.py;
 the handlers below only connect them to the page.
 """
@@ -39,10 +40,11 @@ from shared.ui import (
     prepare_to_serve,
 )
 
+HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
 
-LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"))
+LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"), app_dir=HERE)
 MODEL: Autoencoder | None = None
 HISTORY: dict = {}  # metrics.json of the loaded model: test metrics and loss curves
 if LOCATION.folder is not None:

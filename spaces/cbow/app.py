@@ -2,13 +2,15 @@
 
     python spaces/cbow/app.py          # serves on http://127.0.0.1:7860
 
-The default vectors come from $CBOW_MODEL, artifacts/cbow/ or the Hub (`shared.hub`); vectors
-trained in the Train tab serve only the session that trained them.
+The default vectors come from $CBOW_MODEL, the repo a Space bundle names in models.json,
+artifacts/cbow/ or the Hub (`shared.hub`); vectors trained in the Train tab serve only the
+session that trained them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -46,6 +48,7 @@ from shared.ui import (
     prepare_to_serve,
 )
 
+HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 BUILTIN, MINE = "built-in corpus", "my text"
 MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
@@ -54,7 +57,7 @@ SESSION_SECONDS = 3600  # a session's own vectors (~4 MB for the built-in corpus
 
 
 def load_default() -> tuple[LoadedVectors | None, str]:
-    location = locate_model("cbow", required=("config.json", VECTORS_FILE))
+    location = locate_model("cbow", required=("config.json", VECTORS_FILE), app_dir=HERE)
     if location.folder is None:
         return None, model_status(location)
     try:

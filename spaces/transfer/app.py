@@ -2,8 +2,9 @@
 
     python spaces/transfer/app.py          # serves on http://127.0.0.1:7860
 
-The model comes from $TRANSFER_MODEL, artifacts/transfer/ or the Hub (`shared.hub`), in timm's
-Hub layout (`shared.transfer.hub_io`). A head fine-tuned in the app serves only its session.
+The model comes from $TRANSFER_MODEL, the repo a Space bundle names in models.json,
+artifacts/transfer/ or the Hub (`shared.hub`), in timm's Hub layout (`shared.transfer.hub_io`).
+A head fine-tuned in the app serves only its session.
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ from shared.ui import (
     prepare_to_serve,
 )
 
+HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 APP_MAX_IMAGES = 600  # per fine-tune upload: with the time cap, bounds one in-app run
 MAX_EPOCHS = 20
 EXAMPLES = 8  # held-out target digits offered as examples
 
 
 def load_default() -> tuple[hub_io.Classifier | None, dict, str]:
-    location = locate_model("transfer", required=("config.json", backbone.WEIGHTS))
+    location = locate_model("transfer", required=("config.json", backbone.WEIGHTS), app_dir=HERE)
     if location.folder is None:
         return None, {}, model_status(location)
     try:
