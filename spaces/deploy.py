@@ -4,7 +4,7 @@
     python spaces/deploy.py cbow --out build/space-cbow --push-to-hub ORG/cbow-lab
     HUB_ORG=me python spaces/deploy.py transfer --out build/space-transfer
 
-The folder holds app.py, a copy of the shared/ package, the app's pinned requirements.txt,
+The folder holds app.py (and the app's other modules), a copy of the shared/ package, the app's pinned requirements.txt,
 models.json (the model repo the bundled app loads by default) and a README.md whose front matter
 names that repo and preloads it into the Space's Hugging Face cache at build time.
 """
@@ -56,7 +56,8 @@ def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
         raise SystemExit(f"{out} is not empty; give a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
     source = HERE / app
-    shutil.copy2(source / "app.py", out / "app.py")
+    for module in source.glob("*.py"):  # app.py and any tab modules it imports
+        shutil.copy2(module, out / module.name)
     shutil.copy2(source / "requirements.txt", out / "requirements.txt")
     shutil.copytree(
         REPO / "shared", out / "shared", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
