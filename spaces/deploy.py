@@ -4,9 +4,10 @@
     python spaces/deploy.py cbow --out build/space-cbow --push-to-hub ORG/cbow-lab
     HUB_ORG=me python spaces/deploy.py transfer --out build/space-transfer
 
-The folder holds app.py (and the app's other modules), a copy of the shared/ package, the app's pinned requirements.txt,
-models.json (the model repo the bundled app loads by default) and a README.md whose front matter
-names that repo and preloads it into the Space's Hugging Face cache at build time.
+The folder holds app.py (and the app's other modules), a copy of the shared/ package, the app's
+pinned requirements.txt, models.json (the model repo the bundled app loads by default) and a
+README.md whose front matter names that repo and preloads it into the Space's Hugging Face cache
+at build time.
 """
 
 from __future__ import annotations
