@@ -64,6 +64,26 @@ def test_pairs_panel_shows_the_course_pairs_and_gensims(client):
     assert "window=1" in note
 
 
+@pytest.mark.parametrize(
+    ("window", "course", "per_side"),
+    [
+        (
+            4,
+            [["it, is, pleasant, day", "a"]],
+            [["is, a", "it"], ["it, a, pleasant", "is"], ["it, is, pleasant, day", "a"]],
+        ),
+        (6, [], [["is, a, pleasant", "it"], ["it, a, pleasant, day", "is"]]),
+    ],
+)
+def test_pairs_panel_at_wider_windows(client, window, course, per_side):
+    note, course_table, gensim_table = client.predict(
+        "It is a pleasant day", window, api_name="/pairs"
+    )
+    assert rows(course_table) == course
+    assert rows(gensim_table)[: len(per_side)] == per_side and len(rows(gensim_table)) == 5
+    assert f"window={window // 2}" in note and f"{window // 2} on each side" in note
+
+
 def test_prepare_shows_statistics(client, tmp_path):
     path = tmp_path / "zorblax.txt"
     path.write_text(ZORBLAX)

@@ -1,0 +1,311 @@
+"""CBOW results checked against answers worked out by hand: pairs tables and explore functions.
+
+The explore functions run on small hand-built vectors whose neighbours, analogy answers and
+odd one out follow from their coordinates, so a wrong answer can't pass as "a valid list".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from shared.cbow import CBOWInputError, explore
+from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
+
+FOX = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
+
+# The course's window counts context words on both sides together: window // 2 per side.
+COURSE = {
+    2: [
+        (["the", "brown"], "quick"),
+        (["quick", "fox"], "brown"),
+        (["brown", "jumps"], "fox"),
+        (["fox", "over"], "jumps"),
+        (["jumps", "the"], "over"),
+        (["over", "lazy"], "the"),
+        (["the", "dog"], "lazy"),
+    ],
+    4: [
+        (["the", "quick", "fox", "jumps"], "brown"),
+        (["quick", "brown", "jumps", "over"], "fox"),
+        (["brown", "fox", "over", "the"], "jumps"),
+        (["fox", "jumps", "the", "lazy"], "over"),
+        (["jumps", "over", "lazy", "dog"], "the"),
+    ],
+    6: [
+        (["the", "quick", "brown", "jumps", "over", "the"], "fox"),
+        (["quick", "brown", "fox", "over", "the", "lazy"], "jumps"),
+        (["brown", "fox", "jumps", "the", "lazy", "dog"], "over"),
+    ],
+    8: [(["the", "quick", "brown", "fox", "over", "the", "lazy", "dog"], "jumps")],
+    10: [],  # five words a side don't fit in nine words
+}
+
+# gensim's window counts words on each side, and every word is a target.
+GENSIM = {
+    1: [
+        (["quick"], "the"),
+        (["the", "brown"], "quick"),
+        (["quick", "fox"], "brown"),
+        (["brown", "jumps"], "fox"),
+        (["fox", "over"], "jumps"),
+        (["jumps", "the"], "over"),
+        (["over", "lazy"], "the"),
+        (["the", "dog"], "lazy"),
+        (["lazy"], "dog"),
+    ],
+    3: [
+        (["quick", "brown", "fox"], "the"),
+        (["the", "brown", "fox", "jumps"], "quick"),
+        (["the", "quick", "fox", "jumps", "over"], "brown"),
+        (["the", "quick", "brown", "jumps", "over", "the"], "fox"),
+        (["quick", "brown", "fox", "over", "the", "lazy"], "jumps"),
+        (["brown", "fox", "jumps", "the", "lazy", "dog"], "over"),
+        (["fox", "jumps", "over", "lazy", "dog"], "the"),
+        (["jumps", "over", "the", "dog"], "lazy"),
+        (["over", "the", "lazy"], "dog"),
+    ],
+}
+
+
+@pytest.mark.parametrize("window", sorted(COURSE))
+def test_course_pairs_match_the_hand_written_table(window):
+    assert course_pairs(FOX, window) == COURSE[window]
+
+
+@pytest.mark.parametrize("window", sorted(GENSIM))
+def test_gensim_pairs_match_the_hand_written_table(window):
+    assert gensim_pairs(FOX, window) == GENSIM[window]
+
+
+def test_gensim_window_wider_than_the_text_takes_every_other_word():
+    assert gensim_pairs(["a", "b", "c"], 10) == [
+        (["b", "c"], "a"),
+        (["a", "c"], "b"),
+        (["a", "b"], "c"),
+    ]
+
+
+@pytest.mark.parametrize("tokens", [[], ["alone"]])
+def test_no_pairs_without_two_words(tokens):
+    assert gensim_pairs(tokens, 1) == [] and course_pairs(tokens, 2) == []
+
+
+@pytest.mark.parametrize("window", [0, -1])
+def test_gensim_window_must_be_at_least_one(window):
+    with pytest.raises(CBOWInputError, match=f"at least 1; got {window}"):
+        gensim_pairs(FOX, window)
+
+
+@pytest.mark.parametrize("window", [-2, 0, 1, 3, 5])
+def test_course_window_must_be_even_and_at_least_two(window):
+    with pytest.raises(CBOWInputError, match=f"even number of at least 2; got {window}"):
+        course_pairs(FOX, window)
+
+
+def test_pairs_table_joins_the_context_and_keeps_the_target():
+    assert pairs_table(COURSE[4][:2]) == [
+        ["the, quick, fox, jumps", "brown"],
+        ["quick, brown, jumps, over", "fox"],
+    ]
+    assert pairs_table([([], "alone")]) == [["", "alone"]]
+
+
+# --- explore, on vectors built by hand -----------------------------------------------------
+# Unit directions: e0 "person", e1 "male", e2 "female", e3 "royal", e4 "fruit", e5 "sweet",
+# e6 "yellow". Every person word is the sum of two directions, so each has length sqrt(2) and
+# king - man + woman = (e3 + e1) - (e0 + e1) + (e0 + e2) = e3 + e2 = queen, exactly.
+E = np.eye(8, dtype=np.float32)
+WORDS = {
+    "man": E[0] + E[1],
+    "woman": E[0] + E[2],
+    "king": E[3] + E[1],
+    "queen": E[3] + E[2],
+    "apple": E[4] + E[5],
+    "pear": E[4] + E[5] + E[6],
+    "banana": E[4] + E[6],
+    "prince": E[3] + E[1] + 0.5 * E[0],
+    "new_york": E[7],
+}
+
+
+def hand_vectors(words: dict[str, np.ndarray] = WORDS) -> KeyedVectors:
+    vectors = KeyedVectors(vector_size=len(next(iter(words.values()))))
+    vectors.add_vectors(list(words), np.stack(list(words.values())))
+    return vectors
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_most_similar_ranks_neighbours_by_cosine():
+    vectors = hand_vectors()
+    # apple=(1,1,0) on (fruit, sweet, yellow): pear=(1,1,1) at 2/sqrt(6), banana=(1,0,1) at 1/2
+    top = explore.most_similar(vectors, "apple", topk=2)
+    assert [w for w, _ in top] == ["pear", "banana"]
+    assert [s for _, s in top] == pytest.approx([2 / np.sqrt(6), 0.5], abs=1e-6)
+    # king's nearest is prince, (e3 + e1 + e0/2): 2 / (sqrt 2 * 1.5)
+    king = explore.most_similar(vectors, "king", topk=3)
+    assert king[0] == ("prince", pytest.approx(2 / (np.sqrt(2) * 1.5), abs=1e-6))
+    assert {w for w, _ in king[1:]} == {"man", "queen"}  # both at 1/2
+    assert all(s == pytest.approx(0.5, abs=1e-6) for _, s in king[1:])
+
+
+def test_most_similar_returns_every_other_word_with_its_cosine():
+    vectors = hand_vectors()
+    everything = dict(explore.most_similar(vectors, "pear", topk=len(WORDS)))
+    assert set(everything) == set(WORDS) - {"pear"}
+    for word, score in everything.items():
+        assert score == pytest.approx(cosine(WORDS["pear"], WORDS[word]), abs=1e-6), word
+        assert isinstance(score, float)
+
+
+@pytest.mark.parametrize(("asked", "given"), [(0, 1), (-3, 1), (1, 1), (3, 3), (1000, 50)])
+def test_top_k_is_kept_between_1_and_50(asked, given):
+    filler = {f"w{i:02d}": np.eye(80, dtype=np.float32)[i] for i in range(60)}
+    filler["w00"] = filler["w00"] + np.eye(80, dtype=np.float32)[1]  # w01 is w00's neighbour
+    top = explore.most_similar(hand_vectors(filler), "w00", topk=asked)
+    assert len(top) == given and top[0][0] == "w01"
+
+
+def test_similarity_is_the_cosine_of_the_two_words():
+    vectors = hand_vectors()
+    assert explore.similarity(vectors, "apple", "pear") == pytest.approx(2 / np.sqrt(6), abs=1e-6)
+    assert explore.similarity(vectors, "man", "woman") == pytest.approx(0.5, abs=1e-6)
+    assert explore.similarity(vectors, "man", "banana") == pytest.approx(0.0, abs=1e-6)
+    assert explore.similarity(vectors, "queen", "queen") == pytest.approx(1.0, abs=1e-6)
+    assert isinstance(explore.similarity(vectors, "man", "king"), float)
+
+
+def test_analogy_answers_king_minus_man_plus_woman_with_queen():
+    vectors = hand_vectors()
+    answer = explore.analogy(vectors, "king", "man", "woman", topk=3)
+    # the inputs are left out, and e3 + e2 is queen's own direction: cosine 1
+    assert answer[0] == ("queen", pytest.approx(1.0, abs=1e-6))
+    assert len(answer) == 3 and not {"king", "man", "woman"} & {w for w, _ in answer}
+    assert all(isinstance(s, float) for _, s in answer)
+    # and back: queen - woman + man = king, which now is no input
+    assert explore.analogy(vectors, "queen", "woman", "man", topk=1) == [
+        ("king", pytest.approx(1.0, abs=1e-6))
+    ]
+
+
+def test_a_flipped_analogy_gives_a_different_answer():
+    # king - woman + man = e3 + 2 e1 - e2: not queen
+    vectors = hand_vectors()
+    flipped = explore.analogy(vectors, "king", "woman", "man", topk=1)
+    assert flipped[0][0] == "prince" and flipped[0][1] < 0.9
+
+
+def test_analogy_top_k_defaults_to_five():
+    assert len(explore.analogy(hand_vectors(), "king", "man", "woman")) == 5
+
+
+def test_odd_one_out_finds_the_word_least_like_the_group():
+    vectors = hand_vectors()
+    odd, scores = explore.odd_one_out(vectors, "apple, pear banana  king")
+    assert odd == "king"
+    # each word's cosine with the normalized mean of the four unit vectors, lowest first
+    units = {w: WORDS[w] / np.linalg.norm(WORDS[w]) for w in ("apple", "pear", "banana", "king")}
+    mean = sum(units.values()) / 4
+    mean /= np.linalg.norm(mean)
+    expected = sorted(((w, float(u @ mean)) for w, u in units.items()), key=lambda p: p[1])
+    assert [w for w, _ in scores] == [w for w, _ in expected]
+    assert [s for _, s in scores] == pytest.approx([s for _, s in expected], abs=1e-6)
+    assert scores[0][0] == "king" and scores[-1][0] == "pear"
+
+
+def test_odd_one_out_takes_a_list_and_drops_repeated_words():
+    vectors = hand_vectors()
+    odd, scores = explore.odd_one_out(vectors, ["man", "woman", "Man", "banana", "king"])
+    assert odd == "banana" and [w for w, _ in scores].count("man") == 1 and len(scores) == 4
+    with pytest.raises(CBOWInputError, match="at least 3 different words; got 2"):
+        explore.odd_one_out(vectors, "apple pear apple")
+
+
+def test_neighbourhood_maps_the_word_first_then_its_neighbours():
+    vectors = hand_vectors()
+    points = explore.neighbourhood(vectors, "apple", topk=2)
+    assert [p["word"] for p in points] == ["apple", "pear", "banana"]
+    assert [p["query"] for p in points] == [True, False, False]
+    assert [p["similarity"] for p in points] == pytest.approx([1.0, 2 / np.sqrt(6), 0.5], abs=1e-6)
+    # three points always lie in one plane, so a 2-D PCA keeps their distances exactly
+    units = np.stack([WORDS[w] / np.linalg.norm(WORDS[w]) for w in ("apple", "pear", "banana")])
+    xy = np.array([[p["x"], p["y"]] for p in points])
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        assert np.linalg.norm(xy[i] - xy[j]) == pytest.approx(
+            np.linalg.norm(units[i] - units[j]), abs=1e-5
+        )
+
+
+def test_neighbourhood_with_tsne_and_an_unknown_method():
+    vectors = hand_vectors()
+    points = explore.neighbourhood(vectors, "king", topk=5, method="tsne")
+    assert [p["word"] for p in points][:2] == ["king", "prince"] and len(points) == 6
+    assert all(np.isfinite([p["x"], p["y"]]).all() for p in points)
+    with pytest.raises(CBOWInputError, match="Unknown map method 'umap'; choose 'pca' or 'tsne'"):
+        explore.neighbourhood(vectors, "king", method="umap")
+
+
+# --- explore's input checks ------------------------------------------------------------------
+
+
+def test_queries_are_lowercased_like_the_corpus_unless_the_case_was_kept():
+    vectors = hand_vectors({"Paris": E[0], "paris": E[1], "rome": E[0] + E[2]})
+    assert explore.check_word(vectors, "  PARIS ") == "paris"
+    assert explore.check_word(vectors, "Paris", lowercase=False) == "Paris"
+    assert explore.similarity(vectors, "PARIS", "rome") == pytest.approx(0.0, abs=1e-6)
+    assert explore.similarity(vectors, "Paris", "rome", lowercase=False) == pytest.approx(
+        1 / np.sqrt(2), abs=1e-6
+    )
+    with pytest.raises(CBOWInputError, match="'PARIS' is not in the vocabulary"):
+        explore.check_word(vectors, "PARIS", lowercase=False)
+
+
+def test_word_limits_and_phrases():
+    vectors = hand_vectors()
+    assert explore.check_word(vectors, "new_york") == "new_york"  # a phrase is one word
+    with pytest.raises(CBOWInputError, match="'new york' has spaces"):
+        explore.check_word(vectors, "new york")
+    fifty = "x" * explore.MAX_WORD_CHARS
+    with pytest.raises(CBOWInputError, match="is not in the vocabulary"):  # long, but allowed
+        explore.check_word(vectors, fifty)
+    with pytest.raises(CBOWInputError, match="The word is 51 characters long; the limit is 50"):
+        explore.check_word(vectors, fifty + "x")
+    for blank in ("", "   ", None):
+        with pytest.raises(CBOWInputError, match="The word is empty"):
+            explore.check_word(vectors, blank)
+
+
+def test_each_query_word_is_named_in_its_message():
+    vectors = hand_vectors()
+    with pytest.raises(CBOWInputError, match="The first word is empty"):
+        explore.similarity(vectors, "", "man")
+    with pytest.raises(CBOWInputError, match="The second word is empty"):
+        explore.similarity(vectors, "man", " ")
+    for args, name in [(("", "man", "woman"), "word a"), (("king", "man", ""), "word c")]:
+        with pytest.raises(CBOWInputError, match=f"The {name} is empty"):
+            explore.analogy(vectors, *args)
+    with pytest.raises(CBOWInputError, match="The word b is empty"):
+        explore.analogy(vectors, "king", "", "woman")
+
+
+def test_unknown_word_gets_close_spellings_and_the_vocabulary_size():
+    vectors = hand_vectors()
+    with pytest.raises(CBOWInputError) as err:
+        explore.most_similar(vectors, "Appel")
+    assert str(err.value) == "'Appel' is not in the vocabulary (9 words). Did you mean: apple?"
+    with pytest.raises(CBOWInputError) as err:
+        explore.most_similar(vectors, "zzzzzz")
+    assert str(err.value) == "'zzzzzz' is not in the vocabulary (9 words)."
+
+
+def test_suggestions_are_the_five_closest_spellings():
+    words = ["cart", "carts", "card", "care", "cars", "carp", "dog"]
+    vectors = hand_vectors({w: E[i] for i, w in enumerate(words)})
+    near = explore.suggest(vectors, "carx")
+    assert len(near) == 5 and set(near) <= {"cart", "carts", "card", "care", "cars", "carp"}
+    assert explore.suggest(vectors, "dogs") == ["dog"]
+    assert explore.suggest(vectors, "elephant") == []
