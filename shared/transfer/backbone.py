@@ -123,7 +123,7 @@ def _set_classifier(model: nn.Module, module: nn.Module) -> None:
 
 def stages(model: nn.Module) -> list[tuple[str, list[str]]]:
     """Backbone stages, bottom to top, as (name, parameter names); the head is not a stage."""
-    head = model.pretrained_cfg["classifier"] + "."
+    head = head_prefixes(model)
     groups = group_parameters(model, model.group_matcher(coarse=True))
     out = []
     for names in groups.values():
@@ -134,8 +134,15 @@ def stages(model: nn.Module) -> list[tuple[str, list[str]]]:
     return out
 
 
+def head_prefixes(model: nn.Module) -> tuple[str, ...]:
+    """Parameter-name prefixes of the head. timm's `classifier` is one name or a tuple of names
+    (distilled models; a detector's neck and heads)."""
+    names = model.pretrained_cfg["classifier"]
+    return tuple(f"{n}." for n in ((names,) if isinstance(names, str) else names))
+
+
 def head_parameters(model: nn.Module) -> list[str]:
-    head = model.pretrained_cfg["classifier"] + "."
+    head = head_prefixes(model)
     return [n for n, _ in model.named_parameters() if n.startswith(head)]
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from shared.training import fit
+from shared.training import LossFn, fit
 from shared.transfer.backbone import count_trainable, freeze, layerwise_groups, train_mode
 from shared.transfer.schedule import CourseSchedule, RecordedSchedule
 
@@ -74,20 +74,26 @@ def train_stage(
     seed: int = 0,
     max_seconds: float | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    loss: LossFn = loss_fn,
+    make_loader: Callable[..., DataLoader] = loader,
 ) -> StageResult:
-    """Freeze the lowest `n_frozen` stages (-1: all) and train the rest with the course schedule."""
+    """Freeze the lowest `n_frozen` stages (-1: all) and train the rest with the course schedule.
+
+    `loss` and `make_loader` default to classification; detection passes its own (same
+    signatures as `loss_fn` and `loader`).
+    """
     freeze(model, n_frozen)
     groups = layerwise_groups(model, config.schedule.peak, config.weight_decay, config.layer_decay)
     optimizer = torch.optim.AdamW(groups)
-    train_loader = loader(train, config.batch_size, shuffle=True, seed=seed)
+    train_loader = make_loader(train, config.batch_size, shuffle=True, seed=seed)
     scheduler = RecordedSchedule(optimizer, config.schedule, config.epochs * len(train_loader))
     result = fit(
         model,
         optimizer,
         train_loader,
-        loss_fn,
+        loss,
         epochs=config.epochs,
-        val_loader=loader(val, 256) if val is not None else None,
+        val_loader=make_loader(val, 256) if val is not None else None,
         scheduler=scheduler,
         patience=config.patience,
         max_seconds=max_seconds,
@@ -114,6 +120,8 @@ def staged_finetune(
     *,
     unfreeze_lr_scale: float = 1.0,
     seed: int = 0,
+    loss: LossFn = loss_fn,
+    make_loader: Callable[..., DataLoader] = loader,
 ) -> list[StageResult]:
     """Train the head first, then unfreeze more stages: `plan` lists each stage's frozen count.
 
@@ -137,7 +145,15 @@ def staged_finetune(
         )
         results.append(
             train_stage(
-                model, train, val, stage_config, n_frozen=n_frozen, name=f"stage {i + 1}", seed=seed
+                model,
+                train,
+                val,
+                stage_config,
+                n_frozen=n_frozen,
+                name=f"stage {i + 1}",
+                seed=seed,
+                loss=loss,
+                make_loader=make_loader,
             )
         )
     return results
