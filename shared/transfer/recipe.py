@@ -7,14 +7,15 @@ rates, follows the course's schedule and keeps the best validation weights (shar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset, default_collate
 
 from shared.training import LossFn, fit
+from shared.transfer.augment import Jitter, affine
 from shared.transfer.backbone import count_trainable, freeze, layerwise_groups, train_mode
 from shared.transfer.schedule import CourseSchedule, RecordedSchedule
 
@@ -29,6 +30,7 @@ class StageConfig:
     layer_decay: float = 0.75  # each stage further from the head learns at 3/4 the rate
     patience: int | None = None  # the budget comparison trains every run for all its epochs
     schedule: CourseSchedule = field(default_factory=CourseSchedule)
+    augment: Jitter | None = None  # random affine jitter of each training batch (None: off)
 
 
 @dataclass
@@ -48,9 +50,25 @@ def loss_fn(model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
     return F.cross_entropy(logits, labels), {"acc": accuracy}
 
 
-def loader(split: Split, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
+def loader(
+    split: Split,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment: Jitter | None = None,
+) -> DataLoader:
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(TensorDataset(*split), batch_size, shuffle=shuffle, generator=generator)
+    collate = None
+    if augment is not None:
+        jitter_rng = torch.Generator().manual_seed(seed + 1)
+
+        def collate(rows):
+            images, labels = default_collate(rows)
+            return affine(images, augment, jitter_rng), labels
+
+    return DataLoader(
+        TensorDataset(*split), batch_size, shuffle=shuffle, generator=generator, collate_fn=collate
+    )
 
 
 @torch.no_grad()
@@ -80,12 +98,14 @@ def train_stage(
     """Freeze the lowest `n_frozen` stages (-1: all) and train the rest with the course schedule.
 
     `loss` and `make_loader` default to classification; detection passes its own (same
-    signatures as `loss_fn` and `loader`).
+    signatures as `loss_fn` and `loader`, including its `augment` keyword).
     """
     freeze(model, n_frozen)
     groups = layerwise_groups(model, config.schedule.peak, config.weight_decay, config.layer_decay)
     optimizer = torch.optim.AdamW(groups)
-    train_loader = make_loader(train, config.batch_size, shuffle=True, seed=seed)
+    train_loader = make_loader(
+        train, config.batch_size, shuffle=True, seed=seed, augment=config.augment
+    )
     scheduler = RecordedSchedule(optimizer, config.schedule, config.epochs * len(train_loader))
     result = fit(
         model,
@@ -135,13 +155,8 @@ def staged_finetune(
         per_stage[-1 - i] += 1
     results = []
     for i, (n_frozen, epochs) in enumerate(zip(plan, per_stage, strict=True)):
-        stage_config = StageConfig(
-            epochs=max(epochs, 1),
-            batch_size=config.batch_size,
-            weight_decay=config.weight_decay,
-            layer_decay=config.layer_decay,
-            patience=config.patience,
-            schedule=config.schedule.scaled(unfreeze_lr_scale**i),
+        stage_config = replace(
+            config, epochs=max(epochs, 1), schedule=config.schedule.scaled(unfreeze_lr_scale**i)
         )
         results.append(
             train_stage(
