@@ -98,14 +98,14 @@ def train_stage(
     """Freeze the lowest `n_frozen` stages (-1: all) and train the rest with the course schedule.
 
     `loss` and `make_loader` default to classification; detection passes its own (same
-    signatures as `loss_fn` and `loader`, including its `augment` keyword).
+    signatures as `loss_fn` and `loader`).
     """
     freeze(model, n_frozen)
     groups = layerwise_groups(model, config.schedule.peak, config.weight_decay, config.layer_decay)
     optimizer = torch.optim.AdamW(groups)
-    train_loader = make_loader(
-        train, config.batch_size, shuffle=True, seed=seed, augment=config.augment
-    )
+    # a loader maker without augmentation (detection's) need not know the keyword
+    jitter = {"augment": config.augment} if config.augment is not None else {}
+    train_loader = make_loader(train, config.batch_size, shuffle=True, seed=seed, **jitter)
     scheduler = RecordedSchedule(optimizer, config.schedule, config.epochs * len(train_loader))
     result = fit(
         model,
