@@ -11,7 +11,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 help:
 	@echo "make demo   set up, train missing default models, serve all three apps"
 	@echo "make test   set up and run the whole test suite"
-	@echo "make train  retrain the three default models into artifacts/"
+	@echo "make train  retrain the pretrained source and the default models into artifacts/"
 	@echo "make bench  run the benchmarks into benchmarks/results/"
 	@echo "make lint   ruff check and format check"
 
@@ -27,6 +27,11 @@ install: $(STAMP)
 artifacts/%/config.json: | $(STAMP)
 	$(PY) -m training.$* --out artifacts/$*
 
+# The transfer lab's "CNN pretrained on a large dataset": printed letters, trained once, reused.
+artifacts/pretrained/config.json: | $(STAMP)
+	$(PY) -m training.pretrain --out artifacts/pretrained
+artifacts/transfer/config.json: | artifacts/pretrained/config.json
+
 demo: $(STAMP) $(foreach app,$(APPS),artifacts/$(app)/config.json)
 	$(PY) spaces/serve.py
 
@@ -34,6 +39,7 @@ serve: $(STAMP)
 	$(PY) spaces/serve.py
 
 train: $(STAMP)
+	$(PY) -m training.pretrain --out artifacts/pretrained
 	for app in $(APPS); do $(PY) -m training.$$app --out artifacts/$$app || exit 1; done
 
 # Browser tests need Debian's chromium (Playwright's own download cannot reach its host).
