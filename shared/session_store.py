@@ -15,6 +15,8 @@ default model.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import threading
 import uuid
@@ -64,7 +66,14 @@ class SessionStore:
         return cls(int(megabytes * MB))
 
     def put(self, value: Any, nbytes: int, name: str) -> Ticket:
-        """Keep `value`, evicting the least recently used models until it fits the budget."""
+        """Keep `value`, evicting the least recently used models until it fits the budget.
+
+        Then hand the memory that evicted models and finished training runs freed back to the
+        system (`release_freed_memory`): otherwise glibc keeps it for later allocations of the
+        same size, and a process whose store stayed within 74 MB grew by 53, 67, 93, 95 and
+        116 MB over five trainings of the largest CBOW vectors, and 235 MB over ten; with the
+        release it stayed at 88-137 MB over twelve (tests/test_cbow_memory.py's setting).
+        """
         if nbytes > self.budget:
             raise UserInputError(
                 f"The {name} would take {nbytes / MB:,.1f} MB, more than the "
@@ -76,6 +85,7 @@ class SessionStore:
                 self._items.popitem(last=False)
                 self.evictions += 1
             self._items[ticket.key] = (ticket, value)
+        release_freed_memory()
         return ticket
 
     def get(self, ticket: Ticket | None) -> Any | None:
@@ -115,3 +125,12 @@ class SessionStore:
             f"Session models: {count}, holding {used / MB:,.1f} MB of this app's "
             f"{self.budget / MB:,.0f} MB budget ({self.evictions} evicted so far)."
         )
+
+
+def release_freed_memory() -> bool:
+    """Return freed heap pages to the system (glibc's malloc_trim); False where there is none."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return False  # not glibc (macOS has no malloc_trim)
+    return bool(trim(0))

@@ -15,6 +15,7 @@ import pytest
 from conftest import client_for, quick_model
 from gradio_client import handle_file
 from test_cbow_app import app_with_quick_model
+from test_cbow_memory import HOSTILE_SETTINGS, hostile_text
 
 from shared.cbow.corpus import MAX_CORPUS_MB
 from shared.cbow.vectors import FULL_MODEL_FILE, VECTORS_FILE
@@ -70,6 +71,12 @@ ROWS = [
         "looks like a binary file",
     ),
     ("one word", "/train", lambda d: train_call(pasted="hello"), "training needs at least 50"),
+    (
+        "600,000 words twice, 9.6 MB",  # issue 14: +1.5 GB of RSS before the vocabulary cap
+        "/train",
+        lambda d: ("my text", [handle_file(hostile_text(d))], "", *HOSTILE_SETTINGS),
+        "The vocabulary cap of 16,666 words raised min_count from 2 to 3, which leaves 0 words",
+    ),
     (
         "50 MB file",
         "/train",

@@ -28,6 +28,10 @@ MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH: it silently cuts longer se
 MAX_CORPUS_MB = 10  # uploaded text in all; ~1.8M tokens, which trains well inside the time cap
 MIN_TOKENS = 50  # below this there are too few (context, target) pairs to learn anything
 MIN_VOCABULARY = 5  # distinct words left after min_count; a map of fewer says nothing
+# The most distinct words the app trains on (gensim's max_final_vocab). The built-in corpus has
+# 35,739 at min_count 1, so it always fits; a 10 MB upload can hold 600,000, and each costs
+# ~210 B of bookkeeping (measured: 203-219 B of RSS a word) besides its vector.
+MAX_VOCABULARY = 50_000
 FALLBACK_ENCODING = "cp1252"  # the usual non-UTF-8 text on Windows; every byte still decodes
 TOP_WORDS = 20
 
@@ -38,6 +42,7 @@ class PrepareOptions:
     remove_stopwords: bool = False  # CBOW learns syntax from "the", "of"; drop for topic maps
     phrases: bool = False  # gensim Phrases joins frequent pairs: "new york" -> "new_york"
     min_count: int = 3  # the same rule gensim applies when it builds the vocabulary
+    max_vocabulary: int | None = None  # gensim's max_final_vocab; the app sets MAX_VOCABULARY
 
 
 @dataclass
@@ -48,6 +53,9 @@ class CorpusStats:
     kept_vocabulary: int  # distinct words with at least min_count occurrences
     dropped_words: int  # distinct words under min_count
     dropped_tokens: int  # their occurrences
+    vocabulary_cap: int | None = None  # the most words training keeps (gensim's max_final_vocab)
+    capped_min_count: int = 0  # the min_count the cap makes gensim apply (>= min_count)
+    cap_dropped_words: int = 0  # words that pass min_count but not the cap
     stopwords_removed: int = 0
     phrases: list[str] = field(default_factory=list)  # distinct joined phrases
     top_words: list[tuple[str, int]] = field(default_factory=list)
@@ -87,10 +95,13 @@ def builtin_documents(quick: bool = False) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(d) for d in docs if d)
 
 
-def builtin_corpus(quick: bool = False, min_count: int = 3) -> Corpus:
+def builtin_corpus(
+    quick: bool = False, min_count: int = 3, max_vocabulary: int | None = None
+) -> Corpus:
     docs = [list(d) for d in builtin_documents(quick)]
     name = "Lee news corpus (quick)" if quick else BUILTIN_NAME
-    return Corpus(name, split_long(docs), corpus_stats(docs, min_count))
+    stats = corpus_stats(docs, min_count, vocabulary_cap=max_vocabulary)
+    return Corpus(name, split_long(docs), stats)
 
 
 def read_text_file(path: str | Path, name: str | None = None) -> tuple[str, str | None]:
@@ -179,7 +190,7 @@ def prepare(
         model = Phrases(docs, min_count=max(2, options.min_count), threshold=10.0)
         docs = [model[d] for d in docs]
         phrases = sorted({w for d in docs for w in d if "_" in w})
-    stats = corpus_stats(docs, options.min_count, removed, phrases)
+    stats = corpus_stats(docs, options.min_count, removed, phrases, options.max_vocabulary)
     return Corpus(name, split_long(docs), stats, options)
 
 
@@ -188,17 +199,35 @@ def corpus_stats(
     min_count: int,
     stopwords_removed: int = 0,
     phrases: Sequence[str] = (),
+    vocabulary_cap: int | None = None,
 ) -> CorpusStats:
     counts = Counter(w for d in docs for w in d)
     rare = {w: c for w, c in counts.items() if c < min_count}
+    kept = len(counts) - len(rare)
+    capped = capped_min_count(counts.values(), min_count, vocabulary_cap)
     return CorpusStats(
         documents=len(docs),
         tokens=sum(counts.values()),
         vocabulary=len(counts),
-        kept_vocabulary=len(counts) - len(rare),
+        kept_vocabulary=kept,
         dropped_words=len(rare),
         dropped_tokens=sum(rare.values()),
+        vocabulary_cap=vocabulary_cap,
+        capped_min_count=capped,
+        cap_dropped_words=kept - sum(c >= capped for c in counts.values()),
         stopwords_removed=stopwords_removed,
         phrases=list(phrases),
         top_words=counts.most_common(TOP_WORDS),
     )
+
+
+def capped_min_count(counts: Iterable[int], min_count: int, cap: int | None) -> int:
+    """The min_count gensim applies under `max_final_vocab=cap` (Word2Vec.prepare_vocab).
+
+    gensim keeps at most `cap` words by raising min_count above the count of the word ranked
+    cap + 1, so words tied at that count all go: with every word seen twice, no word is kept.
+    """
+    ranked = sorted(counts, reverse=True)
+    if cap is None or cap >= len(ranked):
+        return min_count
+    return max(ranked[cap] + 1, min_count)

@@ -19,12 +19,18 @@ from huggingface_hub import EvalResult
 from tqdm.auto import tqdm
 
 from shared.cbow import CBOWInputError
-from shared.cbow.corpus import MIN_TOKENS, MIN_VOCABULARY
+from shared.cbow.corpus import MAX_VOCABULARY, MIN_TOKENS, MIN_VOCABULARY
 from shared.hub import load_json, resolve_source, save_json, write_model_card
 
 VECTORS_FILE = "vectors.bin"
 FULL_MODEL_FILE = "word2vec.model"  # a pickle: local continued training only, never loaded here
 LOSS_PAIRS = 4096  # (context, target) pairs scored after each epoch: a steady loss in ~10 ms
+# What one app session's vectors may hold, vector_size x vocabulary: 5M float32s are 19 MB, the
+# MAX_VOCABULARY words at the default 100 dimensions, or 16,666 words at 300. The built-in
+# corpus at the app's min_count of 3 (14,191 words) fits even at 300. Measured for the largest
+# (50,000 words x 100): +48 MB of RSS at the peak of training, +29 MB kept afterwards.
+MAX_VECTOR_CELLS = 5_000_000
+WORD_BYTES = 220  # RSS a vocabulary word costs besides its vector: 203-219 B measured
 
 
 @dataclass
@@ -45,6 +51,7 @@ class CBOWConfig:
     epochs: int = 40  # a small corpus needs many passes: 30 gave 0.512, 50 gave 0.545
     workers: int = 2  # the machines this runs on have 2 cores
     seed: int = 0
+    max_final_vocab: int | None = None  # keep at most this many words, by raising min_count
     lowercase: bool = True  # how the corpus was prepared, so queries are normalized alike
 
     def gensim_kwargs(self) -> dict:
@@ -63,6 +70,8 @@ class TrainResult:
     model: Word2Vec  # the trainable model, for saving locally; never sent anywhere
     history: list[dict[str, float]] = field(default_factory=list)  # epoch, loss, seconds
     stop_reason: str = "finished"
+    min_count_used: int = 0  # min_count after max_final_vocab raised it
+    cap_dropped_words: int = 0  # words that passed min_count but not max_final_vocab
 
     def summary(self) -> dict:
         """What the run did, for metrics.json and the app."""
@@ -71,7 +80,19 @@ class TrainResult:
             "epochs_run": len(self.history),
             "stop_reason": self.stop_reason,
             "vocabulary": len(self.vectors),
+            "min_count_used": self.min_count_used,
+            "cap_dropped_words": self.cap_dropped_words,
         }
+
+
+def vocabulary_cap(vector_size: int) -> int:
+    """The most words the app trains at `vector_size`: both caps, on words and on cells."""
+    return min(MAX_VOCABULARY, MAX_VECTOR_CELLS // vector_size)
+
+
+def footprint(vectors: KeyedVectors) -> int:
+    """Bytes a session's vectors hold: the float32 matrix and each word's bookkeeping."""
+    return vectors.vectors.nbytes + len(vectors) * WORD_BYTES
 
 
 def train(
@@ -97,9 +118,17 @@ def train(
     """
     # sg=0 is CBOW: predict the target from its averaged context (gensim's cbow_mean=1)
     model = Word2Vec(**config.gensim_kwargs(), sg=0, compute_loss=True)
-    model.build_vocab(corpus_iterable=sentences)
-    check_trainable(model.corpus_total_words, len(model.wv), config.min_count)
-    result = TrainResult(vectors=model.wv, model=model)
+    # the raw counts stay until we have counted what max_final_vocab dropped
+    model.build_vocab(corpus_iterable=sentences, keep_raw_vocab=True)
+    passed = sum(count >= config.min_count for count in model.raw_vocab.values())
+    model.raw_vocab = {}
+    result = TrainResult(
+        vectors=model.wv,
+        model=model,
+        min_count_used=model.effective_min_count,
+        cap_dropped_words=passed - len(model.wv),
+    )
+    check_trainable(model.corpus_total_words, result, config)
     loss = NegativeSamplingLoss(model, sentences, config.seed)
     start = time.perf_counter()
     step = (config.alpha - config.min_alpha) / config.epochs
@@ -131,17 +160,26 @@ def train(
     return result
 
 
-def check_trainable(tokens: int, vocabulary: int, min_count: int) -> None:
+def check_trainable(tokens: int, result: TrainResult, config: CBOWConfig) -> None:
     if tokens < MIN_TOKENS:
         raise CBOWInputError(
             f"The corpus has {tokens} words after preparation; training needs at least "
             f"{MIN_TOKENS}. Add more text."
         )
-    if vocabulary < MIN_VOCABULARY:
+    vocabulary = len(result.vectors)
+    if vocabulary >= MIN_VOCABULARY:
+        return
+    if result.min_count_used > config.min_count:
         raise CBOWInputError(
-            f"Only {vocabulary} distinct words occur at least {min_count} times; training "
-            f"needs at least {MIN_VOCABULARY}. Add text or lower min_count."
+            f"The vocabulary cap of {config.max_final_vocab:,} words raised min_count from "
+            f"{config.min_count} to {result.min_count_used}, which leaves {vocabulary} words "
+            f"(words tied at the cut all go) and drops {result.cap_dropped_words:,}; training "
+            f"needs at least {MIN_VOCABULARY}. Use text whose words repeat more often."
         )
+    raise CBOWInputError(
+        f"Only {vocabulary} distinct words occur at least {config.min_count} times; training "
+        f"needs at least {MIN_VOCABULARY}. Add text or lower min_count."
+    )
 
 
 class NegativeSamplingLoss:

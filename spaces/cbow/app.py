@@ -4,11 +4,14 @@
 
 The default vectors come from $CBOW_MODEL, the repo a Space bundle names in models.json,
 artifacts/cbow/ or the Hub (`shared.hub`); vectors trained in the Train tab serve only the
-session that trained them.
+session that trained them, and all sessions' vectors share one memory budget
+($CBOW_SESSION_BUDGET_MB, default 1024): the least recently used go first, and their visitor
+is told so and gets the default vectors again.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import plotly.express as px
 from shared.cbow import CBOWInputError, explore
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
+    MAX_VOCABULARY,
     MIN_TOKENS,
     MIN_VOCABULARY,
     Corpus,
@@ -31,9 +35,19 @@ from shared.cbow.evaluate import ANALOGY_VOCAB, evaluate
 from shared.cbow.explore import MAX_TOPK, MAX_WORD_CHARS
 from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
 from shared.cbow.scratch import TOY_SENTENCES, train_scratch
-from shared.cbow.vectors import VECTORS_FILE, CBOWConfig, LoadedVectors, load_model, train
+from shared.cbow.vectors import (
+    MAX_VECTOR_CELLS,
+    VECTORS_FILE,
+    CBOWConfig,
+    LoadedVectors,
+    footprint,
+    load_model,
+    train,
+    vocabulary_cap,
+)
 from shared.hub import ModelSourceError, locate_model
 from shared.plots import history_plot
+from shared.session_store import SessionStore, Ticket
 from shared.ui import (
     MAX_FILE_SIZE,
     QUEUE_CONCURRENCY,
@@ -54,6 +68,9 @@ MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
 MAX_SCRATCH_SENTENCES = 20
 SESSION_SECONDS = 3600  # a session's own vectors (~4 MB for the built-in corpus) live this long
+# Every session's vectors together; one session's are at most ~30 MB (MAX_VECTOR_CELLS), so the
+# default 1 GB keeps ~35 visitors' vectors at their largest.
+STORE = SessionStore.from_env("CBOW_SESSION_BUDGET_MB")
 
 
 def load_default() -> tuple[LoadedVectors | None, str]:
@@ -74,18 +91,45 @@ def model_info() -> str:
     return STATUS
 
 
-def current(session: LoadedVectors | None) -> LoadedVectors:
-    model = session or DEFAULT
+def session_model(ticket: Ticket | None) -> tuple[LoadedVectors | None, str]:
+    """This session's own vectors, or None and why not (empty when it never trained)."""
+    model = STORE.get(ticket)
+    if ticket is None or model is not None:
+        return model, ""
+    return None, (
+        f"Your {ticket.name} were removed to keep this app within its memory budget for all "
+        "visitors' vectors (least recently used go first); the default vectors answer now. "
+        "Train again to get yours back."
+    )
+
+
+def current(ticket: Ticket | None) -> LoadedVectors:
+    model, evicted = session_model(ticket)
+    if evicted:
+        gr.Warning(evicted)
+    model = model or DEFAULT
     if model is None:
-        raise UserInputError("No vectors loaded yet: train some in the Train tab first.")
+        raise UserInputError(f"{evicted} No vectors loaded yet: train some in the Train tab.")
     return model
 
 
 def read_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count) -> Corpus:
     if source == BUILTIN:
-        return builtin_corpus(min_count=int(min_count))
-    options = PrepareOptions(bool(lowercase), bool(stopwords), bool(phrases), int(min_count))
+        return builtin_corpus(min_count=int(min_count), max_vocabulary=MAX_VOCABULARY)
+    options = PrepareOptions(
+        bool(lowercase), bool(stopwords), bool(phrases), int(min_count), MAX_VOCABULARY
+    )
     return user_corpus([str(f) for f in files or []], pasted, options)
+
+
+def cap_note(cap: int, min_count: int, used: int, dropped: int) -> str:
+    """What the vocabulary cap did, in the words of the Prepare and Train results."""
+    if not dropped:
+        return f"The vocabulary cap of {cap:,} words drops nothing."
+    return (
+        f"The vocabulary cap of {cap:,} words raises min_count from {min_count} to {used} and "
+        f"drops {dropped:,} more words."
+    )
 
 
 def prepare_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count):
@@ -97,6 +141,9 @@ def prepare_corpus(source, files, pasted, lowercase, stopwords, phrases, min_cou
         f"{s.vocabulary:,} distinct words.",
         f"`min_count={int(min_count)}` drops {s.dropped_words:,} rare words "
         f"({s.dropped_tokens:,} tokens) and keeps {s.kept_vocabulary:,}.",
+        cap_note(MAX_VOCABULARY, int(min_count), s.capped_min_count, s.cap_dropped_words)
+        + f" Training caps vector size x words at {MAX_VECTOR_CELLS:,}: at 300 dimensions, "
+        f"{vocabulary_cap(300):,} words.",
     ]
     if s.stopwords_removed:
         lines.append(f"Stop-word removal dropped {s.stopwords_removed:,} tokens.")
@@ -143,16 +190,19 @@ def train_vectors(
     window,
     negative,
     epochs,
+    ticket: Ticket | None = None,
     progress=gr.Progress(),  # noqa: B008 - how Gradio asks for a progress bar
 ):
-    """Train CBOW vectors for this session, within the time cap; evaluate them."""
+    """Train CBOW vectors for this session, within the time and memory caps; evaluate them."""
     corpus = read_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count)
+    vector_size = int(min(vector_size, MAX_VECTOR_SIZE))
     config = CBOWConfig(
-        vector_size=int(min(vector_size, MAX_VECTOR_SIZE)),
+        vector_size=vector_size,
         window=int(window),
         negative=int(negative),
         min_count=int(min_count),
         epochs=int(min(epochs, MAX_EPOCHS)),
+        max_final_vocab=vocabulary_cap(vector_size),
         lowercase=bool(lowercase) or source == BUILTIN,
     )
 
@@ -165,23 +215,32 @@ def train_vectors(
     metrics = evaluate(result.vectors) | result.summary() | {"history": result.history}
     corpus_info = {"name": corpus.name, "tokens": corpus.stats.tokens}
     session = LoadedVectors(result.vectors, config, metrics, corpus_info)
+    STORE.discard(ticket)  # this session's earlier vectors: replaced, not kept twice
+    name = f"vectors trained on {corpus.name} at {time.strftime('%H:%M:%S UTC', time.gmtime())}"
+    ticket = STORE.put(session, footprint(result.vectors), name)
+    cap = cap_note(
+        config.max_final_vocab, config.min_count, result.min_count_used, result.cap_dropped_words
+    )
     status = (
         f"Trained on {corpus.name}: {len(result.vectors):,} words, "
         f"{len(result.history)} epochs in {metrics['train_seconds']:.1f} s "
         f"({result.stop_reason}). WordSim353 Spearman {score(metrics['wordsim353_spearman'])}. "
-        "These vectors now answer the Explore tab in this browser session only."
+        f"{cap} These vectors now answer the Explore tab in this browser session only."
     )
-    return (status, session, *model_panel(session))
+    return (status, ticket, *model_panel(ticket))
 
 
-def model_panel(session: LoadedVectors | None):
-    """Settings, metrics and loss curve of the vectors this session uses."""
+def model_panel(ticket: Ticket | None):
+    """Settings, metrics and loss curve of the vectors this session uses; the memory budget."""
+    session, evicted = session_model(ticket)
     model = session or DEFAULT
+    budget = f"Memory: {STORE.usage()}"
     if model is None:
-        return STATUS, None, None
+        return "\n\n".join(filter(None, [evicted, STATUS, budget])), None, None
     m = model.metrics
     which = "Trained in this session" if session else "Default model"
     rows = [
+        *([f"⚠️ {evicted}"] if evicted else []),
         f"**{which}** on {model.corpus.get('name', '?')}: {len(model.vectors):,} words, "
         f"{model.vectors.vector_size} dimensions.",
         f"WordSim353 Spearman **{score(m.get('wordsim353_spearman'))}** "
@@ -189,6 +248,7 @@ def model_panel(session: LoadedVectors | None):
         f"Google analogy accuracy **{score(m.get('analogy_accuracy'))}** on "
         f"{m.get('analogy_questions', 0)} questions within the {ANALOGY_VOCAB:,} "
         "most frequent words.",
+        budget,
     ]
     return (
         "\n\n".join(rows),
@@ -273,7 +333,10 @@ your sentences. gensim trains the real vectors the same way, but replaces the fu
 {MAX_CORPUS_MB} MB of text in all; a corpus needs at least {MIN_TOKENS} tokens and
 {MIN_VOCABULARY} words that pass `min_count`. One training run at a time per app
 (`concurrency_limit={TRAIN_CONCURRENCY}`), stopped after the epoch that passes
-{TRAIN_SECONDS} s, at most {MAX_EPOCHS} epochs and {MAX_VECTOR_SIZE} dimensions. Query words
+{TRAIN_SECONDS} s, at most {MAX_EPOCHS} epochs and {MAX_VECTOR_SIZE} dimensions. Training keeps
+at most {MAX_VOCABULARY:,} words and {MAX_VECTOR_CELLS:,} numbers (vector size x words), raising
+`min_count` as gensim's `max_final_vocab` does; all visitors' trained vectors share a memory
+budget of {STORE.budget / 2**20:,.0f} MB, and the least recently used are removed first. Query words
 are at most {MAX_WORD_CHARS} characters; top-k is at most {MAX_TOPK}; the pairs panel reads
 {MAX_PAIRS_CHARS} characters; the teaching model takes {MAX_SCRATCH_SENTENCES} sentences.
 Nothing you upload is ever unpickled: the vectors load from word2vec binary format.
@@ -284,7 +347,8 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
     info = gr.Markdown(STATUS)
     demo.load(friendly(model_info), outputs=info, api_name="model_info")
     # vectors trained here, for this browser session only; freed an hour after the last use
-    session = gr.State(None, time_to_live=SESSION_SECONDS)
+    # the session's ticket to its vectors in STORE; an expired session frees them there too
+    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
 
     with gr.Tab("1. Prepare"):
         source = gr.Radio([BUILTIN, MINE], value=BUILTIN, label="Corpus", elem_id="source")
@@ -382,14 +446,16 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
         )
 
     with gr.Tab("5. Model"):
-        model_text = gr.Markdown()
+        model_text = gr.Markdown(elem_id="model-text")
         model_settings = gr.JSON(label="settings")
         loss_plot = gr.Plot(label="loss per epoch")
+        refresh_button = gr.Button("Refresh")
     model_outputs = [model_text, model_settings, loss_plot]
     demo.load(friendly(model_panel), session, model_outputs, api_visibility="private")
+    refresh_button.click(friendly(model_panel), session, model_outputs, api_name="model")
     train_button.click(
         friendly(train_vectors),
-        [*corpus_inputs, vector_size, window, negative, epochs],
+        [*corpus_inputs, vector_size, window, negative, epochs, session],
         [train_status, session, *model_outputs],
         api_name="train",
         concurrency_limit=TRAIN_CONCURRENCY,
