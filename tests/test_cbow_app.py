@@ -120,6 +120,32 @@ def test_training_on_an_uploaded_text_serves_that_session_only(client, tmp_path)
         client.predict("zorblax", 3, api_name="/most_similar")
 
 
+def test_training_honours_every_setting_the_visitor_chose(client, tmp_path):
+    path = tmp_path / "Zorblax.txt"
+    path.write_text(ZORBLAX.title())  # "The Zorblax Chases The Quibbit Near The River ..."
+    visitor = Client(client.src, verbose=False)
+    # lowercase off, stop words removed, no phrases, min_count 2; vector size 30, window 3,
+    # negative 4, epochs 7: none of them the app's defaults
+    status, text, settings, _plot = visitor.predict(
+        "my text", [handle_file(path)], "", False, True, False, 2, 30, 3, 4, 7, api_name="/train"
+    )
+    assert "Trained on Zorblax.txt" in status and "7 epochs" in status
+    assert {k: settings[k] for k in ("vector_size", "window", "negative", "min_count")} == {
+        "vector_size": 30,
+        "window": 3,
+        "negative": 4,
+        "min_count": 2,
+    }
+    assert settings["epochs"] == 7 and settings["lowercase"] is False
+    assert settings["max_final_vocab"] == 50_000  # the cap at 30 dimensions is the word cap
+    assert "30 dimensions" in text and "Trained in this session" in text
+    # case kept: "Zorblax" is a word and "zorblax" is not; "The" went with the stop words
+    assert len(rows(visitor.predict("Zorblax", 3, api_name="/most_similar"))) == 3
+    for word in ("zorblax", "The"):
+        with pytest.raises(Exception, match=f"'{word}' is not in the vocabulary"):
+            visitor.predict(word, 3, api_name="/most_similar")
+
+
 def test_other_explore_endpoints_answer(client):
     assert client.predict("police", "police", api_name="/similarity") == pytest.approx(1.0)
     assert len(rows(client.predict("police", "man", "woman", api_name="/analogy"))) == 5

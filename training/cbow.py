@@ -3,6 +3,7 @@
     python -m training.cbow --quick --out /tmp/cbow        # seconds: Lee's news corpus only
     python -m training.cbow                                # built-in corpus, tuned defaults
     python -m training.cbow --corpus my_texts/ --epochs 20 --stopwords --phrases
+    python -m training.cbow --corpus big.txt --max-final-vocab 50000   # bound the vocabulary
     python -m training.cbow --corpus text8                 # online only: gensim-data's text8
     python -m training.cbow --push-to-hub you/cbow-word2vec
 
@@ -66,13 +67,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"--{name.replace('_', '-')}", type=type(value), default=value, help=text
         )
     parser.add_argument(
+        "--max-final-vocab",
+        type=int,
+        default=None,
+        help="keep at most this many words, raising min_count as gensim does (the app caps "
+        "it at min(50,000, 5M / vector size)); none: no cap",
+    )
+    parser.add_argument(
         "--keep-case", action="store_true", help="do not lowercase your corpus (--corpus only)"
     )
     parser.add_argument(
         "--stopwords", action="store_true", help="remove gensim's stop words (--corpus only)"
     )
     parser.add_argument(
-        "--phrases", action="store_true", help="join frequent pairs with gensim Phrases"
+        "--phrases",
+        action="store_true",
+        help="join frequent pairs with gensim Phrases (--corpus only)",
     )
     parser.add_argument(
         "--max-seconds", type=float, default=None, help="stop after the epoch that passes this"
