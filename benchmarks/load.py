@@ -51,7 +51,7 @@ def _inputs() -> tuple[str, str, str]:
     from PIL import Image
     from sklearn.datasets import load_digits
 
-    from shared.anomaly.data import load_builtin
+    from shared.anomaly.builtin import load_builtin
 
     folder = Path(tempfile.mkdtemp(prefix="load-bench-"))
     ecg = load_builtin("ecg")

@@ -16,19 +16,13 @@ from gradio_client import handle_file
 from huggingface_hub import ModelCard, constants
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from shared.anomaly.data import (
-    MIN_ROWS,
-    load_builtin,
-    read_csv,
-    table_from_frame,
-    task_from_frame,
-    window_labels,
-    windows,
-)
+from shared.anomaly.builtin import load_builtin
+from shared.anomaly.data import window_labels, windows
 from shared.anomaly.model import ModelShapeError, load_autoencoder
 from shared.anomaly.plots import error_histogram
 from shared.anomaly.scoring import flags, metrics, point_scores, threshold
 from shared.anomaly.train import TrainSettings, train_autoencoder
+from shared.anomaly.upload import MIN_ROWS, read_csv, table_from_frame, task_from_frame
 from shared.hub import ModelSourceError, push_folder
 from shared.ui import UserInputError
 
@@ -110,11 +104,11 @@ NUMBERS = "a,b,label\n" + "".join(f"{i},{i * 2},{int(i % 10 == 0)}\n" for i in r
 )
 def test_bad_csvs_get_named_errors(tmp_path, content, kwargs, message):
     with pytest.raises(UserInputError, match=message):
-        task_from_frame(read_csv(_csv(tmp_path, content)), **kwargs)
+        task_from_frame(read_csv(_csv(tmp_path, content)).frame, **kwargs)
 
 
 def test_missing_values_can_be_dropped_and_size_is_capped(tmp_path):
-    frame = read_csv(_csv(tmp_path, "a,b\n" + "1,2\n" * 25 + "nan,3\n"))
+    frame = read_csv(_csv(tmp_path, "a,b\n" + "1,2\n" * 25 + "nan,3\n")).frame
     x, labels, columns = table_from_frame(frame, drop_missing=True)
     assert x.shape == (25, 2) and labels is None and columns == ["a", "b"]
     with pytest.raises(UserInputError, match="limit is"):

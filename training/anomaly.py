@@ -3,16 +3,18 @@
     python -m training.anomaly --quick --out /tmp/anomaly            # a few seconds on CPU
     python -m training.anomaly                                       # ECG, into artifacts/anomaly
     python -m training.anomaly --dataset kdd135 --variant conv --out /tmp/kdd
-    python -m training.anomaly --dataset digits --normal-digit 3 --threshold-rule best_f1
+    python -m training.anomaly --dataset digits --normal-digit 3 --threshold-rule mean_std
     python -m training.anomaly --csv data.csv --label-col label --out /tmp/mine
     python -m training.anomaly --csv series.csv --layout series --window 100 --label-col is_anomaly
     # online only: the ECG5000 CSV of the TensorFlow tutorial (140 values, label 1 = normal)
     python -m training.anomaly --label-col 140 --normal-label 1 \
         --csv http://storage.googleapis.com/download.tensorflow.org/data/ecg.csv
     torchrun --standalone --nproc_per_node=2 -m training.anomaly --quick --out /tmp/ddp
+    python -m training.anomaly --push-to-hub you/anomaly-autoencoder
 
 Semi-supervised when labels exist (learn from normal samples only), unsupervised otherwise.
-Metrics count *anomaly* as the positive class.
+Metrics count *anomaly* as the positive class. The training flags come from `TrainSettings`
+(shared/anomaly/train.py), where each default and the measurement behind it is written once.
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ from __future__ import annotations
 import argparse
 import tempfile
 import urllib.request
+from dataclasses import MISSING, fields
 from pathlib import Path
+from types import NoneType
+from typing import get_args, get_origin, get_type_hints
 
 import pandas as pd
 from huggingface_hub import EvalResult
 
-from shared.anomaly.data import BUILTINS, load_builtin, read_csv, task_from_frame
-from shared.anomaly.scoring import THRESHOLD_RULES
+from shared.anomaly.builtin import BUILTINS, KDD_WINDOW, load_builtin
+from shared.anomaly.data import ECG_WINDOW
+from shared.anomaly.model import LOSSES, VARIANTS
+from shared.anomaly.scoring import RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
+from shared.anomaly.upload import read_csv, task_from_frame
 from shared.hub import save_json, write_model_card
 from shared.training import (
     add_common_args,
@@ -44,6 +52,33 @@ METRIC_NAMES = {
     "recall": "recall",
     "f1": "F1",
 }
+
+
+# what each TrainSettings field means on the command line; its default comes from the dataclass
+SETTINGS_HELP = {
+    "variant": "dense (TF tutorial) or conv (Keras Conv1D, series windows only)",
+    "hidden": "encoder widths, e.g. --hidden 64 32 (none: the tutorial's, scaled to the input)",
+    "latent": "bottleneck size (0: the tutorial's 8/140 of the input)",
+    "loss": "reconstruction error to train with and score by",
+    "lr": "Adam learning rate",
+    "batch_size": "samples per step (0: chosen from the number of samples)",
+    "epochs": "passes over the data (0: the step budget of the next three flags)",
+    "min_steps": "fewest optimizer steps, for small data",
+    "max_steps": "most optimizer steps, for large data",
+    "target_epochs": "passes over the data between those two bounds",
+    "checks": "early-stopping checks over the whole budget",
+    "patience": "checks without a better loss before stopping",
+    "val_fraction": "share of the training samples held out for early stopping",
+    "min_val": "held-out samples needed to use them; fewer trains on all",
+    "threshold_rule": "how errors become a threshold (none: best_f1 with labelled "
+    "validation data, else mean_std)",
+    "threshold_param": "mean_std: k; percentile: contamination (none: the rule's default)",
+    "max_seconds": "training wall-time cap (none: no cap)",
+    "max_rows": "train on a random subsample of at most this many samples (none: all)",
+    "threads": "torch CPU threads while training",
+}
+CHOICES = {"variant": VARIANTS, "loss": LOSSES, "threshold_rule": tuple(RULES)}
+QUICK_ROWS = 500  # --quick: a random 500 training samples (and a quarter of a series' windows)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,46 +105,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--normal-label",
         default=None,
-        help="CSV: label value of normal rows, if not 0 (default: none)",
+        help="CSV: label value of normal rows (default: none, labels are 1 = anomaly)",
     )
     p.add_argument("--drop-missing", action="store_true", help="CSV: drop rows with NaN/inf")
     p.add_argument(
         "--window",
         type=int,
         default=None,
-        help="series window (default: 200 for ecg, 128 for kdd135/CSVs)",
+        help=f"series window (default: {ECG_WINDOW}, or {KDD_WINDOW} for kdd135)",
     )
     p.add_argument("--stride", type=int, default=1, help="series window stride (default: 1)")
     p.add_argument(
-        "--unsupervised",
-        action="store_true",
-        help="learn from all samples (default: normal ones only)",
+        "--unsupervised", action="store_true", help="learn from all samples, not normal ones only"
     )
-    p.add_argument("--variant", choices=("dense", "conv"), default="dense", help="(default: dense)")
-    p.add_argument(
-        "--latent", type=int, default=0, help="latent size (default: 0 = tutorial, scaled)"
-    )
-    p.add_argument("--loss", choices=("mae", "mse"), default="mae", help="(default: mae)")
-    p.add_argument("--epochs", type=int, default=60, help="(default: 60; --quick: 3)")
-    p.add_argument("--batch-size", type=int, default=64, help="(default: 64)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    p.add_argument("--patience", type=int, default=8, help="early-stopping patience (default: 8)")
-    p.add_argument(
-        "--threshold-rule",
-        choices=list(THRESHOLD_RULES),
-        default="mean_std",
-        help="(default: mean_std)",
-    )
-    p.add_argument(
-        "--threshold-param",
-        type=float,
-        default=None,
-        help="mean_std: k; percentile: contamination (default: 1 / 0.05)",
-    )
-    p.add_argument(
-        "--max-seconds", type=float, default=90.0,
-        help="training wall-time cap; keeps `make demo` near 2 minutes on 2 cores (default: 90)",
-    )  # fmt: skip
+    hints = get_type_hints(TrainSettings)
+    for f in fields(TrainSettings):
+        if f.name not in SETTINGS_HELP:
+            continue  # seed comes with the common flags
+        kind = next(t for t in get_args(hints[f.name]) or (hints[f.name],) if t is not NoneType)
+        default = f.default_factory() if f.default is MISSING else f.default
+        extra = {"nargs": "*", "type": int} if get_origin(kind) is list else {"type": kind}
+        if f.name in CHOICES:
+            extra["choices"] = CHOICES[f.name]
+        p.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            default=default,
+            help=f"{SETTINGS_HELP[f.name]} (default: {'none' if default is None else default})",
+            **extra,
+        )
     return p.parse_args(argv)
 
 
@@ -121,10 +144,12 @@ def load_data(args: argparse.Namespace):
     if path.startswith(("http://", "https://")):  # online only
         path = tempfile.mkstemp(suffix=".csv")[1]
         urllib.request.urlretrieve(args.csv, path)  # noqa: S310 - the user's own URL
-    frame = read_csv(path, max_bytes=2**31)  # the CLI trusts its user with big files
+    csv = read_csv(path, max_bytes=2**31)  # the CLI trusts its user with big files
+    print(csv.description)
+    frame = csv.frame
     if args.normal_label is not None and args.label_col:
-        if args.label_col not in frame.columns and args.label_col.isdigit():
-            frame.columns = [str(i) for i in range(frame.shape[1])]  # headerless, like ECG5000
+        if args.label_col not in frame.columns:
+            raise SystemExit(f"--label-col {args.label_col!r} is not a column of {args.csv}.")
         normal = frame[args.label_col].astype(str) == str(args.normal_label)
         frame[args.label_col] = (~normal).astype(int)
     return task_from_frame(
@@ -132,7 +157,7 @@ def load_data(args: argparse.Namespace):
         Path(args.csv).name,
         args.layout,
         args.label_col,
-        args.window or 128,
+        args.window or ECG_WINDOW,
         args.stride,
         args.drop_missing,
         not args.unsupervised,
@@ -144,19 +169,10 @@ def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     data = load_data(args)
     settings = TrainSettings(
-        variant=args.variant,
-        latent=args.latent,
-        loss=args.loss,
-        epochs=3 if args.quick else args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        patience=args.patience,
-        threshold_rule=args.threshold_rule,
-        threshold_param=args.threshold_param,
-        max_seconds=args.max_seconds,
-        max_rows=500 if args.quick else None,
-        seed=args.seed,
+        **{f.name: getattr(args, f.name) for f in fields(TrainSettings) if hasattr(args, f.name)}
     )
+    if args.quick:
+        settings.max_rows = min(settings.max_rows or QUICK_ROWS, QUICK_ROWS)
     result = train_autoencoder(data, settings)
     folder = output_dir(args.out, "anomaly")
     if not is_main_process():  # under torchrun every process trained; one saves
@@ -187,7 +203,7 @@ def write_card(folder: Path, result, dataset: str) -> None:
         for key, name in METRIC_NAMES.items()
         if key in result.metrics and not pd.isna(result.metrics[key])
     ]
-    rule = THRESHOLD_RULES[config.threshold_rule][0]
+    rule = RULES[config.threshold_rule].label
     write_model_card(
         folder,
         title=f"Autoencoder anomaly detector ({dataset})",

@@ -57,6 +57,10 @@ class AutoencoderConfig:
     threshold_rule: str = "mean_std"
     threshold_param: float = 1.0
     threshold: float = 0.0  # set after training from the rule above
+    # share of the samples the rule was set on (validation for best-F1, else training) that lie
+    # above the threshold: how many flags to expect on data like them
+    expected_flag_rate: float = 0.0
+    rule_thresholds: dict[str, float] = field(default_factory=dict)  # every rule's threshold
     dataset: str = ""
 
     def __post_init__(self) -> None:

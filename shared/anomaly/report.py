@@ -1,8 +1,10 @@
 """What scoring shows: errors of the data the user picked, and all that the threshold decides.
 
-The anomaly app's Detect tab, without Gradio's layout: `score` runs a model over a built-in test
-split or a parsed upload, `view` turns the errors and a threshold into text, tables, figures and
-a CSV, `sample` draws one row against its reconstruction.
+The anomaly app's Detect tab, without Gradio: `score` runs a model over a built-in test split or
+a parsed upload and returns a `Scored`; `view` turns it and a threshold into a `ThresholdView`
+(text, tables, figures and a CSV, all decided by that one threshold); `compare_rules` sets the
+model's threshold rule beside the others; `sample` draws one row against its reconstruction.
+The app turns figures into page data; nothing here imports Gradio.
 """
 
 from __future__ import annotations
@@ -10,31 +12,66 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from shared.anomaly.data import load_builtin, table_from_frame, window_labels, windows
+from shared.anomaly.builtin import load_builtin
+from shared.anomaly.data import window_labels, windows
 from shared.anomaly.model import Autoencoder
 from shared.anomaly.plots import error_histogram, sample_plot, series_plot
-from shared.anomaly.scoring import flags, metrics, point_scores
+from shared.anomaly.scoring import RULES, flags, metrics, point_scores
+from shared.anomaly.upload import table_from_frame
 from shared.errors import UserInputError
-from shared.ui import plot_data
 
 FLAGGED_SHOWN = 200  # rows of the flagged table; the CSV download has every row
 SCORES_DIR = Path(tempfile.mkdtemp(prefix="anomaly-scores-"))  # downloads, pruned as they age
 SCORES_TTL = 600  # seconds a scored-rows CSV is kept
 
 
+@dataclass
+class Scored:
+    """A model's errors on some data, with what is needed to show them."""
+
+    name: str
+    x: np.ndarray  # the samples (rows or windows) that were scored, raw
+    errors: np.ndarray  # (n,) reconstruction errors
+    labels: np.ndarray | None  # (n,) 1 = anomaly, when the data has labels
+    model: Autoencoder
+    series: np.ndarray | None = None  # series only: the points, their labels, how windows lie
+    point_labels: np.ndarray | None = None
+    window: int = 0
+    stride: int = 1
+    served: tuple[str, int] | None = None  # (dataset, digit) of an answer every visitor shares
+
+
+@dataclass(frozen=True)
+class ThresholdView:
+    """Everything one threshold decides, each part computed from that same threshold."""
+
+    threshold: float
+    n_flagged: int
+    count: str  # "**12 of 9,801** samples flagged above 0.0123"
+    report: str  # the metrics in words, or why there are none
+    metrics: dict | None  # scoring.metrics at this threshold, when labels exist
+    confusion: pd.DataFrame
+    flagged: pd.DataFrame  # the top FLAGGED_SHOWN flagged rows, worst first
+    histogram: Figure  # errors with the threshold line
+    series: Figure | None  # series only: the points whose score is above the threshold
+    csv: Path  # every scored row with its flag
+
+
 def score(
     model: Autoencoder, dataset="ecg", digit=0, uploaded=None, label_col="", drop_missing=False
-) -> dict:
-    """Score a built-in test split or a parsed upload with `model`: errors, labels, samples."""
+) -> Scored:
+    """Score a built-in test split or a parsed upload (name, frame) with `model`."""
     c = model.config
     series = point_labels = None
     if uploaded:
-        _, name, frame = uploaded
+        name, frame = uploaded
         x, labels, _ = table_from_frame(frame.copy(), label_col, drop_missing)
         if c.kind == "series":
             if x.shape[1] != 1:
@@ -49,11 +86,7 @@ def score(
         data = load_builtin(dataset, int(digit), c.window or None, c.stride)
         x, labels, name = data.test, data.test_labels, data.name
         series, point_labels = data.series, data.point_labels
-    errors = model.score(x)
-    return {
-        "name": name, "x": x, "errors": errors, "labels": labels, "series": series,
-        "point_labels": point_labels, "window": c.window, "stride": c.stride, "model": model,
-    }  # fmt: skip
+    return Scored(name, x, model.score(x), labels, model, series, point_labels, c.window, c.stride)
 
 
 def scores_file() -> Path:
@@ -68,11 +101,12 @@ def scores_file() -> Path:
     return SCORES_DIR / f"scores-{uuid.uuid4().hex[:12]}.csv"
 
 
-def view(scored: dict, threshold: float, csv: Path | None = None):
+def view(scored: Scored, threshold: float, csv: Path | None = None) -> ThresholdView:
     """Everything that depends on the threshold: counts, metrics, table, figures, CSV."""
-    errors, labels = scored["errors"], scored["labels"]
+    errors, labels = scored.errors, scored.labels
     flagged = flags(errors, threshold)
     count = f"**{flagged.sum():,} of {len(errors):,}** samples flagged above {threshold:.4g}"
+    m = None
     if labels is not None:
         m = metrics(errors, labels, threshold)
         report = (
@@ -90,32 +124,77 @@ def view(scored: dict, threshold: float, csv: Path | None = None):
     table = pd.DataFrame(
         {"row": np.arange(len(errors)), "error": errors.astype(np.float64), "flagged": flagged}
     )  # float64: float32 errors would show as 0.7520800232887268 after rounding
-    if scored["series"] is not None:
-        table.insert(1, "first point", table["row"] * scored["stride"])
+    if scored.series is not None:
+        table.insert(1, "first point", table["row"] * scored.stride)
     if labels is not None:
         table["label"] = labels
     shown = table[table.flagged == 1].sort_values("error", ascending=False).head(FLAGGED_SHOWN)
     csv = csv or scores_file()
     table.to_csv(csv, index=False)
     series_fig = None
-    if scored["series"] is not None:
-        points = point_scores(errors, len(scored["series"]), scored["window"], scored["stride"])
-        series_fig = plot_data(
-            series_plot(scored["series"], points > threshold, scored["point_labels"])
-        )
+    if scored.series is not None:
+        points = point_scores(errors, len(scored.series), scored.window, scored.stride)
+        series_fig = series_plot(scored.series, points > threshold, scored.point_labels)
+    return ThresholdView(
+        threshold=float(threshold),
+        n_flagged=int(flagged.sum()),
+        count=count,
+        report=report,
+        metrics=m,
+        confusion=confusion,
+        flagged=shown.round(5),
+        histogram=error_histogram(errors, labels, threshold),
+        series=series_fig,
+        csv=csv,
+    )
+
+
+def expectation(scored: Scored) -> str:
+    """How many flags the model's own threshold should give here, said before the slider moves."""
+    c = scored.model.config
+    rule = RULES[c.threshold_rule]
+    if not c.expected_flag_rate and not c.rule_thresholds:
+        return f"Threshold {c.threshold:.4g}, chosen by '{rule.label}'."
+    on = "labelled validation" if c.threshold_rule == "best_f1" else "training"
     return (
-        count, report, confusion, shown.round(5),
-        plot_data(error_histogram(errors, labels, threshold)), series_fig, str(csv),
-    )  # fmt: skip
+        f"Threshold {c.threshold:.4g}, chosen by '{rule.label}'. It flagged "
+        f"{c.expected_flag_rate:.1%} of the {on} samples, so expect about "
+        f"**{c.expected_flag_rate * len(scored.errors):,.0f} of these {len(scored.errors):,}** "
+        "flagged if this data looks like those; more where it holds more anomalies."
+    )
 
 
-def sample(scored: dict, row: int):
+def compare_rules(scored: Scored) -> tuple[pd.DataFrame, str]:
+    """Each threshold rule the model recorded, applied to this data, and why they differ."""
+    c = scored.model.config
+    rows = []
+    for key, value in c.rule_thresholds.items():
+        row = {"rule": RULES[key].label, "threshold": value}
+        row["flagged"] = int(flags(scored.errors, value).sum())
+        if scored.labels is not None:
+            m = metrics(scored.errors, scored.labels, value)
+            row.update({k: round(m[k], 3) for k in ("precision", "recall", "f1")})
+        rows.append(row | {"in use": "yes" if key == c.threshold_rule else ""})
+    if not rows:
+        return pd.DataFrame(), "This model was saved without the other rules' thresholds."
+    why = (
+        "The TensorFlow tutorial's mean + 1 std assumes the training errors are bell-shaped, so "
+        "that about one normal sample in six lies above it. Reconstruction errors have a long "
+        "right tail, and where anomalies are rare that line still cuts into the normal bulk: "
+        "many false alarms. With labelled validation data, best F1 picks the line that "
+        "separates the labelled anomalies from the normal samples best; without labels the "
+        "tutorial's rule (or a contamination rate you know) is what there is."
+    )
+    return pd.DataFrame(rows), why
+
+
+def sample(scored: Scored | None, row: int) -> Figure:
     """Input against reconstruction for one scored row."""
     if not scored:
         raise UserInputError("Score some data first.")
     row = int(row)
-    if not 0 <= row < len(scored["x"]):
-        raise UserInputError(f"Row {row} does not exist; pick 0 to {len(scored['x']) - 1}.")
-    x = scored["x"][row : row + 1]
-    recon = scored["model"].reconstruct(x)[0]
-    return plot_data(sample_plot(x[0], recon, f"Row {row}: error {scored['errors'][row]:.4g}"))
+    if not 0 <= row < len(scored.x):
+        raise UserInputError(f"Row {row} does not exist; pick 0 to {len(scored.x) - 1}.")
+    x = scored.x[row : row + 1]
+    recon = scored.model.reconstruct(x)[0]
+    return sample_plot(x[0], recon, f"Row {row}: error {scored.errors[row]:.4g}")

@@ -13,17 +13,30 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
 import pandas as pd
 
-from shared.anomaly.data import BUILTINS, MAX_ROWS, load_builtin, read_csv, task_from_frame
+from shared.anomaly.builtin import BUILTINS, load_builtin
+from shared.anomaly.data import ECG_WINDOW
 from shared.anomaly.model import Autoencoder, load_autoencoder
 from shared.anomaly.plots import roc_pr
-from shared.anomaly.report import FLAGGED_SHOWN, SCORES_DIR, sample, score, view
-from shared.anomaly.scoring import THRESHOLD_RULES
+from shared.anomaly.report import (
+    FLAGGED_SHOWN,
+    SCORES_DIR,
+    Scored,
+    ThresholdView,
+    compare_rules,
+    expectation,
+    sample,
+    score,
+    view,
+)
+from shared.anomaly.scoring import RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
+from shared.anomaly.upload import MAX_ROWS, read_csv, task_from_frame
 from shared.hub import ModelSourceError, load_json, locate_model
 from shared.plots import history_plot
 from shared.ui import (
@@ -43,6 +56,7 @@ from shared.ui import (
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
+AUTO_RULE = "auto"  # the Train tab's default rule: best F1 with labelled validation, else mean_std
 
 LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"), app_dir=HERE)
 MODEL: Autoencoder | None = None
@@ -70,62 +84,85 @@ def _model(session: dict | None) -> Autoencoder:
     return MODEL
 
 
-def read_upload(upload: str | None, cached: tuple | None) -> tuple | None:
-    """(name, parsed frame) of an upload, read once: its temp file is deleted after reading."""
+class Upload(NamedTuple):
+    """An uploaded CSV, parsed once: its temp path, file name, frame and what was read."""
+
+    path: str
+    name: str
+    frame: pd.DataFrame
+    description: str
+
+
+def read_upload(upload: str | None, cached: Upload | None) -> Upload | None:
+    """The parsed upload, read once per file: Score and Train reuse it."""
     if not upload:
         return None
-    if cached is not None and cached[0] == upload:
+    if cached is not None and cached.path == upload:
         return cached
     # Gradio stores uploads by content hash, so a concurrent request may be reading this same
     # path: leave it to the delete_cache sweep rather than deleting it here.
-    return upload, Path(upload).name, read_csv(upload)
+    csv = read_csv(upload)
+    return Upload(upload, Path(upload).name, csv.frame, csv.description)
 
 
 def load_task(dataset, digit, uploaded, layout, label_col, window, stride, drop_missing):
     """The data the user picked: an uploaded CSV if there is one, else a built-in dataset."""
     if uploaded:
-        _, name, frame = uploaded
         return task_from_frame(
-            frame.copy(), name, layout, label_col, int(window), int(stride), drop_missing
-        )
+            uploaded.frame.copy(), uploaded.name, layout, label_col, int(window), int(stride),
+            drop_missing,
+        )  # fmt: skip
     return load_builtin(dataset, int(digit), int(window), int(stride))
+
+
+def shown(v: ThresholdView) -> tuple:
+    """A threshold view as the Detect tab's outputs, figures drawn as page data."""
+    series = None if v.series is None else plot_data(v.series)
+    return (
+        v.count, v.report, v.confusion, v.flagged, plot_data(v.histogram), series, str(v.csv),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Answer:
     """What the Score button shows for some scored data, at the model's threshold."""
 
-    scored: dict
+    scored: Scored
     summary: str
     slider: gr.Slider
-    view: tuple  # view()'s outputs
+    view: tuple  # shown(view(...))
     curves: object  # ROC/PR plot data, None without two label classes
     rows: gr.Number
     sample: object  # plot data of the worst row
+    rules: pd.DataFrame  # every rule's threshold on this data
+    why: str
 
     @classmethod
-    def of(cls, scored: dict, csv: Path | None = None) -> Answer:
-        model, errors, labels = scored["model"], scored["errors"], scored["labels"]
+    def of(cls, scored: Scored, note: str = "", csv: Path | None = None) -> Answer:
+        model, errors, labels = scored.model, scored.errors, scored.labels
         top = float(max(errors.max(), model.config.threshold) * 1.05)
         both = labels is not None and len(np.unique(labels)) == 2
         first = int(np.argmax(errors))
+        rules, why = compare_rules(scored)
         return cls(
             scored=scored,
-            summary=f"Scored **{scored['name']}**: {len(errors):,} samples with the "
-            f"{model.describe()}.",
+            summary=f"{note}\n\nScored **{scored.name}**: {len(errors):,} samples with the "
+            f"{model.describe()}. {expectation(scored)}".strip(),
             slider=gr.Slider(
                 minimum=0.0, maximum=top, value=model.config.threshold, step=top / 500
             ),
-            view=view(scored, model.config.threshold, csv),
+            view=shown(view(scored, model.config.threshold, csv)),
             curves=plot_data(roc_pr(errors, labels)) if both else None,
             rows=gr.Number(value=first, maximum=len(errors) - 1),
-            sample=sample(scored, first),
+            sample=plot_data(sample(scored, first)),
+            rules=rules,
+            why=why,
         )
 
     def outputs(self) -> tuple:
         return (
             self.scored, self.summary, self.slider, *self.view, self.curves, self.rows,
-            self.sample,
+            self.sample, self.rules, self.why,
         )  # fmt: skip
 
 
@@ -141,9 +178,9 @@ def served_answer(dataset: str, digit: int) -> Answer:
     waited 17 s for an answer (benchmarks/results/load.md).
     """
     scored = score(_model(None), dataset, digit)
-    scored["errors"].setflags(write=False)
-    scored["served"] = (dataset, digit)
-    return Answer.of(scored, served_csv(dataset, digit))
+    scored.errors.setflags(write=False)
+    scored.served = (dataset, digit)
+    return Answer.of(scored, csv=served_csv(dataset, digit))
 
 
 @friendly
@@ -154,23 +191,24 @@ def detect(dataset, digit, upload, label_col, drop_missing, session, uploaded):
         if not served_csv(dataset, digit).is_file():  # a temp cleaner took it: make it again
             served_answer.cache_clear()
         return uploaded, *served_answer(dataset, digit).outputs()
-    scored = score(_model(session), dataset, digit, uploaded, label_col, drop_missing)
-    return uploaded, *Answer.of(scored).outputs()
+    upload_parts = None if uploaded is None else (uploaded.name, uploaded.frame)
+    scored = score(_model(session), dataset, digit, upload_parts, label_col, drop_missing)
+    return uploaded, *Answer.of(scored, uploaded.description if uploaded else "").outputs()
 
 
 @friendly
-def rethreshold(threshold, scored):
+def rethreshold(threshold, scored: Scored | None):
     if not scored:
         raise UserInputError("Score some data first (the Score button).")
     threshold = float(threshold)
-    if "served" in scored and threshold == scored["model"].config.threshold:
-        return served_answer(*scored["served"]).view  # what Score itself just showed
-    return view(scored, threshold)
+    if scored.served is not None and threshold == scored.model.config.threshold:
+        return served_answer(*scored.served).view  # what Score itself just showed
+    return shown(view(scored, threshold))
 
 
 @friendly
 def show_sample(row, scored):
-    return sample(scored, row)
+    return plot_data(sample(scored, row))
 
 
 @friendly
@@ -180,36 +218,44 @@ def train(
 ):  # fmt: skip
     """Train a new autoencoder for this session only, capped in rows and seconds."""
     epochs = int(epochs)
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise UserInputError(f"Epochs must be 1 to {MAX_EPOCHS} (got {epochs}).")
+    if not 0 <= epochs <= MAX_EPOCHS:
+        raise UserInputError(f"Epochs must be 0 (automatic) to {MAX_EPOCHS} (got {epochs}).")
+    rule = None if rule == AUTO_RULE else rule
+    record = None if rule is None else RULES.get(rule)
     uploaded = read_upload(upload, uploaded)
     data = load_task(dataset, digit, uploaded, layout, label_col, window, stride, drop_missing)
     settings = TrainSettings(
         variant=variant, latent=int(latent or 0), epochs=epochs, threshold_rule=rule,
-        threshold_param=param if THRESHOLD_RULES[rule][1] else None,
-        max_seconds=TRAIN_SECONDS, max_rows=TRAIN_ROWS, batch_size=128,
+        threshold_param=param if record is not None and record.param_name else None,
+        max_seconds=TRAIN_SECONDS, max_rows=TRAIN_ROWS,
     )  # fmt: skip
+    checks = epochs or settings.checks
 
     def report(row):
-        progress((row["epoch"], epochs), desc=f"epoch {row['epoch']}: loss {row['val_loss']:.4f}")
+        progress((row["epoch"], checks), desc=f"check {row['epoch']}: loss {row['train_loss']:.4f}")
 
     result = train_autoencoder(data, settings, on_epoch=report)
     c = result.model.config
     text = (
-        f"Trained a {result.model.describe()} for {len(result.history)} epochs "
-        f"({result.stop_reason}). Threshold {c.threshold:.4g} by '{THRESHOLD_RULES[rule][0]}'. "
-        "The Detect tab now uses it for your session."
+        f"Trained a {result.model.describe()}: {result.budget.steps:,} steps of "
+        f"{result.budget.batch_size} samples planned, {len(result.history)} checks run "
+        f"({result.stop_reason}). Threshold {c.threshold:.4g} by '{RULES[c.threshold_rule].label}'"
+        ". The Detect tab now uses it for your session."
     )
+    if uploaded:
+        text = f"{uploaded.description} {text}"
     if result.metrics:
         m = result.metrics
         text += f" Test ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, F1 {m['f1']:.3f}."
     session = {"model": result.model, "history": result.history, "metrics": result.metrics}
-    return uploaded, session, text, plot_data(history_plot(result.history)), *model_tab(session)
+    return (
+        uploaded, session, text, plot_data(history_plot(result.history)), *model_tab(session),
+    )  # fmt: skip
 
 
 @friendly
 def model_tab(session):
-    """The architecture as a table, the loss curves and the metrics of the model in use."""
+    """The architecture as a table, the loss curves, the metrics and the model's config."""
     return served_model_tab() if session is None else describe_model(session)
 
 
@@ -220,7 +266,7 @@ def served_model_tab():
 
 def describe_model(session):
     if session is None and MODEL is None:
-        return pd.DataFrame(), None, model_info()
+        return pd.DataFrame(), None, model_info(), {}
     model = _model(session)
     record = session or {"history": HISTORY.get("history", []), "metrics": HISTORY.get("test", {})}
     layers, width = [], model.config.n_features
@@ -233,15 +279,15 @@ def describe_model(session):
     m = record["metrics"]
     text = (
         f"{model.describe()}: input {width}, latent {model.config.latent}, {total:,} parameters. "
-        f"Threshold {model.config.threshold:.4g} "
-        f"({THRESHOLD_RULES[model.config.threshold_rule][0]})."
+        f"Threshold {model.config.threshold:.4g} ({RULES[model.config.threshold_rule].label})."
     )
     if m:
         text += "\n\nTest metrics (anomaly = positive): " + ", ".join(
             f"{k} {m[k]:.3f}" for k in ("roc_auc", "pr_auc", "precision", "recall", "f1")
         )
     curves = plot_data(history_plot(record["history"])) if record["history"] else None
-    return table, curves, text
+    config = {k: v for k, v in vars(model.config).items() if k not in ("mean", "std", "columns")}
+    return table, curves, text, config
 
 
 HOW = f"""
@@ -251,9 +297,12 @@ with benign as normal, digits with one digit as normal) or your CSV: one sample 
 series column. Labels, if any, are 1 = anomaly.
 **(c) Encoder**: squeezes each sample into a small latent vector (the Model tab shows its size).
 **(d) Decoder**: rebuilds the sample from that vector. Normal data rebuilds well; anomalies don't.
-**(e) Compile and train**: Adam on the MAE (or MSE) reconstruction loss, on normal samples only
-when labels exist, with early stopping on a validation split. The reconstruction error is the
-anomaly score; the threshold rule turns it into a decision, and the slider moves it.
+**(e) Compile and train**: Adam on the MSE (or MAE) reconstruction loss, on normal samples only
+when labels exist. The batch size and the number of steps follow the number of samples; early
+stopping watches a validation split when there are enough samples for one. The reconstruction
+error is the anomaly score; the threshold rule turns it into a decision, and the slider moves it.
+With labelled validation data the default rule is best F1 on it; without, the TensorFlow
+tutorial's mean + 1 std of the training errors ("Threshold rules compared" shows both).
 
 **Limits**: uploads up to {MAX_FILE_SIZE.upper()} and {MAX_ROWS:,} rows; in-app training uses at
 most {TRAIN_ROWS:,} samples, {MAX_EPOCHS} epochs and {TRAIN_SECONDS} seconds, one run at a time.
@@ -264,7 +313,7 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
     info = gr.Markdown(model_info())
     session = gr.State(None)
     scored = gr.State(None)
-    uploaded = gr.State(None)  # (path, name, frame) of the current upload, parsed once
+    uploaded = gr.State(None)  # the current Upload, parsed once
     with gr.Row():
         dataset = gr.Dropdown(
             list(BUILTINS), value="ecg", label="Built-in dataset", elem_id="dataset"
@@ -276,7 +325,7 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
     with gr.Row():
         layout = gr.Radio(["table", "series"], value="table", label="CSV layout")
         label_col = gr.Textbox(label="Label column (optional, 1 = anomaly)", elem_id="label-col")
-        window = gr.Number(value=200, precision=0, label="series: window length")
+        window = gr.Number(value=ECG_WINDOW, precision=0, label="series: window length")
         stride = gr.Number(value=1, precision=0, label="series: stride")
         drop_missing = gr.Checkbox(label="drop rows with missing values")
     with gr.Tabs():
@@ -296,22 +345,29 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
                 viewer = gr.Plot(label="Input vs reconstruction")
             flagged = gr.Dataframe(label=f"Flagged rows (top {FLAGGED_SHOWN} by error)")
             download = gr.DownloadButton("Download scored rows (CSV)")
+            with gr.Accordion("Threshold rules compared", open=False):
+                rules = gr.Dataframe(label="Each rule's threshold on this data", elem_id="rules")
+                why = gr.Markdown()
         with gr.Tab("Train"):
             with gr.Row():
                 variant = gr.Radio(["dense", "conv"], value="dense", label="Variant")
-                epochs = gr.Slider(1, MAX_EPOCHS, value=20, step=1, label="Epochs")
+                epochs = gr.Slider(
+                    0, MAX_EPOCHS, value=0, step=1, label="Epochs (0 = from the data size)"
+                )
                 latent = gr.Number(value=0, precision=0, label="Latent size (0 = tutorial)")
             with gr.Row():
-                choices = [(label, key) for key, (label, _, _) in THRESHOLD_RULES.items()]
-                rule = gr.Dropdown(choices, value="mean_std", label="Threshold rule")
+                choices = [("best F1 with labels, else mean + 1·std", AUTO_RULE)]
+                choices += [(r.label, key) for key, r in RULES.items()]
+                rule = gr.Dropdown(choices, value=AUTO_RULE, label="Threshold rule")
                 param = gr.Number(value=1.0, label="Rule parameter (k, or contamination rate)")
             train_btn = gr.Button("Train", variant="primary", elem_id="train")
             train_text = gr.Markdown()
-            train_plot = gr.Plot(label="Loss per epoch")
+            train_plot = gr.Plot(label="Loss at each check")
         with gr.Tab("Model"):
             arch = gr.Dataframe(label="Architecture")
             loss_plot = gr.Plot(label="Training and validation loss")
             model_text = gr.Markdown()
+            config = gr.JSON(label="Config saved with the weights", elem_id="config")
         with gr.Tab("How it works"):
             gr.Markdown(HOW)
 
@@ -319,7 +375,7 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
     go.click(
         detect,
         [dataset, digit, upload, label_col, drop_missing, session, uploaded],
-        [uploaded, scored, summary, threshold, *view_outputs, curves, row, viewer],
+        [uploaded, scored, summary, threshold, *view_outputs, curves, row, viewer, rules, why],
         api_name="detect",
     )
     threshold.change(rethreshold, [threshold, scored], view_outputs, api_name="threshold")
@@ -328,13 +384,13 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
         train,
         [dataset, digit, upload, layout, label_col, window, stride, drop_missing, variant,
          epochs, latent, rule, param, uploaded],
-        [uploaded, session, train_text, train_plot, arch, loss_plot, model_text],
+        [uploaded, session, train_text, train_plot, arch, loss_plot, model_text, config],
         api_name="train",
         concurrency_limit=TRAIN_CONCURRENCY,
         time_limit=TRAIN_SECONDS + 30,
     )  # fmt: skip
     demo.load(model_info, outputs=info, api_name="model_info")
-    demo.load(model_tab, [session], [arch, loss_plot, model_text], api_name="model_tab")
+    demo.load(model_tab, [session], [arch, loss_plot, model_text, config], api_name="model_tab")
 
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
