@@ -38,7 +38,12 @@ from shared.errors import UserInputError
 
 DEFAULT_HUB_ORG = "dl-labs-demo"  # placeholder org; set HUB_ORG to publish under your own
 # Each app's default model repo, under $HUB_ORG. Training pushes there; Spaces preload it.
-REPO_NAMES = {"anomaly": "anomaly-autoencoder", "cbow": "cbow-word2vec", "transfer": "transfer-cnn"}
+REPO_NAMES = {
+    "anomaly": "anomaly-autoencoder",
+    "cbow": "cbow-word2vec",
+    "transfer": "transfer-cnn",
+    "detect": "detect-fcos",  # the transfer app's Detect tab
+}
 # Written by spaces/deploy.py beside a bundle's app.py: {"<app>": "org/name"}, the repos the
 # Space was built for (the same ones its front matter preloads into the HF cache).
 BUNDLE_MODELS = "models.json"

@@ -3,11 +3,13 @@
     python spaces/deploy.py anomaly --out build/space-anomaly
     python spaces/deploy.py cbow --out build/space-cbow --push-to-hub ORG/cbow-lab
     HUB_ORG=me python spaces/deploy.py transfer --out build/space-transfer
+    python spaces/deploy.py transfer --out build/space-transfer --model ORG/transfer-cnn \
+        --detector ORG/detect-fcos
 
 The folder holds app.py (and the app's other modules), a copy of the shared/ package, the app's
-pinned requirements.txt, models.json (the model repo the bundled app loads by default) and a
-README.md whose front matter names that repo and preloads it into the Space's Hugging Face cache
-at build time.
+pinned requirements.txt, models.json (the model repos the bundled app loads by default: the
+transfer app also serves the detector of its Detect tab) and a README.md whose front matter
+names those repos and preloads them into the Space's Hugging Face cache at build time.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from shared.hub import (  # noqa: E402
     save_json,
 )
 
+APPS = sorted(name for name in REPO_NAMES if (HERE / name / "app.py").is_file())
+# Models an app serves besides its own, by their REPO_NAMES key: the transfer app's Detect tab.
+COMPANIONS = {"transfer": ("detect",)}
+
 
 def pinned_version(requirements: Path, package: str) -> str:
     match = re.search(rf"^{re.escape(package)}==(\S+)$", requirements.read_text(), re.M)
@@ -43,15 +49,22 @@ def pinned_version(requirements: Path, package: str) -> str:
     return match[1]
 
 
-def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
+def build_bundle(
+    app: str, out: Path, model_repo: str | None = None, detector_repo: str | None = None
+) -> Path:
     """Write the Space folder for `app` into `out` (which must be empty or missing)."""
-    if app not in REPO_NAMES:
-        raise SystemExit(f"unknown app {app!r}; choose from {', '.join(REPO_NAMES)}")
-    repo = model_repo or default_repo(app)
-    try:
-        check_repo_id(repo)
-    except ModelSourceError as err:
-        raise SystemExit(f"--model: {err}") from err
+    if app not in APPS:
+        raise SystemExit(f"unknown app {app!r}; choose from {', '.join(APPS)}")
+    if detector_repo and "detect" not in COMPANIONS.get(app, ()):
+        raise SystemExit(f"--detector: the {app} app has no detector")
+    models = {app: model_repo or default_repo(app)}
+    for companion in COMPANIONS.get(app, ()):
+        models[companion] = detector_repo or default_repo(companion)
+    for flag, repo in zip(("--model", "--detector"), models.values(), strict=False):
+        try:
+            check_repo_id(repo)
+        except ModelSourceError as err:
+            raise SystemExit(f"{flag}: {err}") from err
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty; give a new or empty folder")
@@ -63,25 +76,30 @@ def build_bundle(app: str, out: Path, model_repo: str | None = None) -> Path:
     shutil.copytree(
         REPO / "shared", out / "shared", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
-    save_json(out / BUNDLE_MODELS, {app: repo})  # what the app loads; $<APP>_MODEL still wins
+    save_json(out / BUNDLE_MODELS, models)  # what the app loads; $<APP>_MODEL still wins
     card = SpaceCard.load(source / "README.md")
     card.data.sdk = "gradio"
     card.data.sdk_version = pinned_version(out / "requirements.txt", "gradio")
     card.data.app_file = "app.py"
-    card.data.models = [repo]
-    card.data.preload_from_hub = [repo]  # weights land in the Space's HF cache at build time
+    card.data.models = list(models.values())
+    card.data.preload_from_hub = list(models.values())  # in the Space's HF cache at build time
     card.save(out / "README.md")
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("app", choices=sorted(REPO_NAMES), help="which app to bundle")
+    parser.add_argument("app", choices=APPS, help="which app to bundle")
     parser.add_argument("--out", type=Path, required=True, help="new or empty output folder")
     parser.add_argument(
         "--model",
         default=None,
         help="model repo the Space loads (default: $HUB_ORG/<app's repo name>)",
+    )
+    parser.add_argument(
+        "--detector",
+        default=None,
+        help="transfer only: detector repo of the Detect tab (default: $HUB_ORG/detect-fcos)",
     )
     parser.add_argument(
         "--push-to-hub",
@@ -90,8 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         help="upload the folder to this Space (default: build only)",
     )
     args = parser.parse_args(argv)
-    out = build_bundle(args.app, args.out, args.model)
-    print(f"built {out}: serves {load_json(out / BUNDLE_MODELS)[args.app]}")
+    out = build_bundle(args.app, args.out, args.model, args.detector)
+    print(f"built {out}: serves {', '.join(load_json(out / BUNDLE_MODELS).values())}")
     if args.push_to_hub:
         print(f"pushed to {push_folder(out, args.push_to_hub, repo_type='space')}")
 

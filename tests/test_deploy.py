@@ -19,6 +19,7 @@ from gradio_client import Client
 from huggingface_hub import SpaceCard
 
 APPS = ("anomaly", "cbow", "transfer")
+COMPANIONS = {"transfer": ("detect",)}  # models an app serves besides its own
 
 # Run a bundle the way Spaces does (`python app.py`), but with the checkout's editable install
 # of `shared` switched off, so only the bundle's own copy can be imported.
@@ -65,8 +66,24 @@ def test_bundle_layout_and_front_matter(tmp_path, app, monkeypatch):
     card = SpaceCard.load(out / "README.md").data
     assert card.sdk == "gradio" and card.sdk_version == root_pins["gradio"]
     assert card.app_file == "app.py" and card.python_version == "3.11"
-    repo = f"someorg/{load_deploy().REPO_NAMES[app]}"
-    assert card.models == [repo] and card.preload_from_hub == [repo]
+    repos = [f"someorg/{load_deploy().REPO_NAMES[app]}"]
+    repos += [f"someorg/{load_deploy().REPO_NAMES[c]}" for c in COMPANIONS.get(app, ())]
+    assert card.models == repos and card.preload_from_hub == repos
+    assert sorted(json.loads((out / "models.json").read_text()).values()) == sorted(repos)
+
+
+def test_transfer_bundle_carries_the_detector_given(tmp_path):
+    out = load_deploy().build_bundle("transfer", tmp_path / "s", "me/clf", "me/boxes")
+    assert json.loads((out / "models.json").read_text()) == {
+        "transfer": "me/clf",
+        "detect": "me/boxes",
+    }
+    assert SpaceCard.load(out / "README.md").data.preload_from_hub == ["me/clf", "me/boxes"]
+    assert (out / "detect_tab.py").is_file() == (REPO / "spaces/transfer/detect_tab.py").is_file()
+    with pytest.raises(SystemExit, match="--detector: the cbow app has no detector"):
+        load_deploy().build_bundle("cbow", tmp_path / "c", None, "me/boxes")
+    with pytest.raises(SystemExit, match="--detector: 'nope' is not a Hub repo id"):
+        load_deploy().build_bundle("transfer", tmp_path / "t", None, "nope")
 
 
 def test_bundle_refuses_a_non_empty_folder(tmp_path):
@@ -113,15 +130,18 @@ def space_env(hf_home: Path) -> dict[str, str]:
 @pytest.mark.parametrize("app", APPS)
 def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
     repo = "some-org/a-non-default-name"
+    detector = "some-org/a-non-default-detector" if app in COMPANIONS else None
     subprocess.run(
         [sys.executable, "spaces/deploy.py", app, "--out", str(tmp_path / "space")]
-        + ["--model", repo],
+        + ["--model", repo]
+        + (["--detector", detector] if detector else []),
         cwd=REPO,
         check=True,
         capture_output=True,
     )
     bundle = tmp_path / "space"
-    assert json.loads((bundle / "models.json").read_text()) == {app: repo}
+    expected = {app: repo, **({"detect": detector} if detector else {})}
+    assert json.loads((bundle / "models.json").read_text()) == expected
     # What preload_from_hub leaves behind: the repo in the Space's HF cache, and nothing else.
     cache_repo(repo, quick_model(app), cache=tmp_path / "hf" / "hub")
     proc, client = start_bundle(bundle, space_env(tmp_path / "hf"))
