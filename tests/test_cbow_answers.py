@@ -223,6 +223,7 @@ def test_odd_one_out_takes_a_list_and_drops_repeated_words():
     assert odd == "banana" and [w for w, _ in scores].count("man") == 1 and len(scores) == 4
     with pytest.raises(CBOWInputError, match="at least 3 different words; got 2"):
         explore.odd_one_out(vectors, "apple pear apple")
+    assert explore.odd_one_out(vectors, "apple,pear,queen")[0] == "queen"  # three is enough
 
 
 def test_neighbourhood_maps_the_word_first_then_its_neighbours():
@@ -238,6 +239,17 @@ def test_neighbourhood_maps_the_word_first_then_its_neighbours():
         assert np.linalg.norm(xy[i] - xy[j]) == pytest.approx(
             np.linalg.norm(units[i] - units[j]), abs=1e-5
         )
+
+
+@pytest.mark.parametrize(("topk", "perplexity"), [(5, 2.0), (8, 8 / 3)])
+def test_tsne_map_uses_a_perplexity_of_a_third_of_the_neighbours(topk, perplexity):
+    from sklearn.manifold import TSNE
+
+    points = explore.neighbourhood(hand_vectors(), "king", topk=topk, method="tsne", seed=1)
+    units = np.stack([WORDS[p["word"]] / np.linalg.norm(WORDS[p["word"]]) for p in points])
+    # perplexity: (points - 1) / 3, at least 2 (the cap of 30 is never reached: top-k <= 50)
+    xy = TSNE(perplexity=perplexity, random_state=1, init="pca").fit_transform(units)
+    assert np.allclose([[p["x"], p["y"]] for p in points], xy, atol=1e-4)
 
 
 def test_neighbourhood_with_tsne_and_an_unknown_method():

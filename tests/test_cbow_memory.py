@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import client_for, quick_model
+from conftest import client_for
 from gradio_client import Client, handle_file
 from test_cbow_app import app_with_quick_model
 
@@ -33,8 +33,6 @@ from shared.cbow.vectors import (
     MAX_VECTOR_CELLS,
     WORD_BYTES,
     CBOWConfig,
-    footprint,
-    load_model,
     train,
     vocabulary_cap,
 )
@@ -109,12 +107,6 @@ def test_the_caps_numbers():
     assert vocabulary_cap(100) == 50_000
     assert vocabulary_cap(101) == 49_504
     assert vocabulary_cap(300) == 16_666
-
-
-def test_footprint_counts_the_matrix_and_each_words_bookkeeping():
-    vectors = load_model(quick_model("cbow")).vectors
-    n, dim = vectors.vectors.shape
-    assert footprint(vectors) == n * dim * 4 + n * WORD_BYTES
 
 
 # --- the app: caps in its results, and one budget for all sessions -------------------------
