@@ -26,6 +26,22 @@ BAD_INPUTS = {
         "window (5000 points) is longer than the series (100 points)",
     ),
     "label column missing": (f"a,b\n{ROWS}".encode(), "label", "table", 200, "columns are: a, b"),
+    # real exports, misread by a plain pd.read_csv: each refusal names the line at fault
+    "a row with a field missing": (
+        ("a;b;c\n" + "1,5;2;3\n" * 10 + "1,5;2\n" + "1,5;2;3\n" * 10).encode(),
+        "", "table", 200, "Line 12 has 2 fields where the header has 3 (separator ';')",
+    ),
+    "decimal commas in a comma file": (
+        b"v\n" + b"1,5\n" * 40, "", "table", 200, "Line 2 has 2 fields where the header has 1",
+    ),
+    "a column that only partly parses": (
+        ("\ufeffa;b\n" + "1,5;2\n" * 10 + "1,5;n/a?\n" + "1,5;2\n" * 20).encode(),
+        "", "table", 200, "Column 'b' has cells that mix numbers and text: line 12 holds 'n/a?'",
+    ),
+    "UTF-16 without its BOM": (
+        ("v\n" + "1\n" * 40).encode("utf-16-le"), "", "table", 200,
+        "not a text CSV (it holds NUL bytes)",
+    ),
 }  # fmt: skip
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import urllib.request
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
-from types import NoneType
+from types import NoneType, UnionType
 from typing import get_args, get_origin, get_type_hints
 
 import pandas as pd
@@ -81,7 +81,7 @@ CHOICES = {"variant": VARIANTS, "loss": LOSSES, "threshold_rule": tuple(RULES)}
 QUICK_ROWS = 500  # --quick: a random 500 training samples (and a quarter of a series' windows)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(p, "anomaly")
     p.add_argument(
@@ -122,7 +122,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for f in fields(TrainSettings):
         if f.name not in SETTINGS_HELP:
             continue  # seed comes with the common flags
-        kind = next(t for t in get_args(hints[f.name]) or (hints[f.name],) if t is not NoneType)
+        kind = hints[f.name]
+        if get_origin(kind) is UnionType:  # `float | None`: the flag takes a float
+            kind = next(t for t in get_args(kind) if t is not NoneType)
         default = f.default_factory() if f.default is MISSING else f.default
         extra = {"nargs": "*", "type": int} if get_origin(kind) is list else {"type": kind}
         if f.name in CHOICES:
@@ -133,7 +135,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             help=f"{SETTINGS_HELP[f.name]} (default: {'none' if default is None else default})",
             **extra,
         )
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def load_data(args: argparse.Namespace):
@@ -180,7 +186,13 @@ def main(argv: list[str] | None = None) -> Path:
     result.model.save(folder)
     save_json(
         folder / "metrics.json",
-        {"test": result.metrics, "history": result.history, "stop_reason": result.stop_reason},
+        {
+            "test": result.metrics,
+            "history": result.history,
+            "stop_reason": result.stop_reason,
+            "settings": asdict(settings),  # the resolved training settings, beside the config
+            "budget": asdict(result.budget),
+        },
     )
     write_card(folder, result, data.name)
     print(f"saved to {folder}: " + ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))

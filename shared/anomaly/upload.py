@@ -99,12 +99,12 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 
 def _separator(sample: list[str]) -> str:
-    """The separator that splits the sample lines into the same number (> 1) of fields."""
+    """The separator that splits the first line, and most others, into the same fields (> 1)."""
     for sep in SEPARATORS:
-        counts = {len(row) for row in csv.reader(sample, delimiter=sep)}
-        if len(counts) == 1 and counts.pop() > 1:
+        counts = [len(row) for row in csv.reader(sample, delimiter=sep)]
+        if counts[0] > 1 and counts.count(counts[0]) > len(counts) / 2:
             return sep
-    return ","  # one column, or rows that disagree: _check_fields names the line
+    return ","  # one column: a stray separator is named by _check_fields
 
 
 def _is_number(field: str, decimal: str) -> bool:
@@ -148,7 +148,7 @@ def table_from_frame(
                 f"Label column {label_col!r} not found; "
                 f"columns are: {', '.join(map(str, frame.columns))}."
             )
-        labels = frame.pop(label_col)
+        labels, frame = frame[label_col], frame.drop(columns=label_col)  # the caller keeps it
     for name in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[name]):
             as_numbers = pd.to_numeric(frame[name], errors="coerce")

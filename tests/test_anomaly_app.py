@@ -1,0 +1,152 @@
+"""The anomaly app over HTTP: the slider's outputs agree, metrics are right, settings are kept.
+
+One client for the module: later tests score with the model an earlier one trained.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import client_for, load_app, quick_model
+from gradio_client import handle_file
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+from shared.anomaly.report import FLAGGED_SHOWN
+
+
+@pytest.fixture(scope="module")
+def client():
+    os.environ["ANOMALY_MODEL"] = str(quick_model("anomaly"))
+    try:
+        app = load_app("anomaly", "anomaly_app_http")
+    finally:
+        del os.environ["ANOMALY_MODEL"]
+    with client_for(app.demo) as c:
+        yield c
+
+
+def flagged_count(count: str) -> int:
+    return int(re.match(r"\*\*([\d,]+) of", count).group(1).replace(",", ""))
+
+
+def number(report: str, name: str) -> float:
+    return float(re.search(rf"{name} \*\*([\d.]+)\*\*", report).group(1))
+
+
+def check_view(out, threshold: float | None = None) -> int:
+    """The view's parts agree with each other and with scikit-learn; returns the flagged count."""
+    count, report, confusion, flagged, _, _, csv = out
+    n = flagged_count(count)
+    rows = pd.read_csv(csv)
+    if threshold is not None:
+        assert f"above {threshold:.4g}" in count
+        np.testing.assert_array_equal(rows["flagged"], (rows["error"] > threshold).astype(int))
+    assert rows["flagged"].sum() == n
+    assert len(flagged["data"]) == min(n, FLAGGED_SHOWN)
+    (tn, fp), (fn, tp) = (r[1:] for r in confusion["data"])
+    assert tp + fp == n and tp + fn == rows["label"].sum() and tn + fp + fn + tp == len(rows)
+    labels, predicted = rows["label"], rows["flagged"]
+    assert (tp, fp) == (
+        ((predicted == 1) & (labels == 1)).sum(),
+        ((predicted == 1) & (labels == 0)).sum(),
+    )
+    for name, value in [
+        ("ROC-AUC", roc_auc_score(labels, rows["error"])),
+        ("precision", precision_score(labels, predicted, zero_division=0)),
+        ("recall", recall_score(labels, predicted, zero_division=0)),
+        ("F1", f1_score(labels, predicted, zero_division=0)),
+    ]:
+        assert number(report, name) == pytest.approx(value, abs=5e-4), name
+    return n
+
+
+def test_the_slider_drives_every_output(client):
+    first = client.predict("ecg", 0, None, "", False, api_name="/detect")
+    summary, slider = first[0], first[1]
+    at_model = check_view(first[2:9])
+    # said before the slider moves: how many flags the model's own threshold should give
+    assert "expect about" in summary and "best F1" in summary
+    assert 0 < at_model < len(pd.read_csv(first[8]))
+    rows = pd.read_csv(first[8])
+    middle = float(rows["error"].quantile(0.5))
+    counts = {}
+    for where, t in (("min", slider["minimum"]), ("middle", middle), ("max", slider["maximum"])):
+        counts[where] = check_view(client.predict(t, api_name="/threshold"), t)
+    assert counts == {"min": len(rows), "middle": (rows["error"] > middle).sum(), "max": 0}
+
+
+def test_threshold_rules_are_one_click_away(client):
+    out = client.predict("ecg", 0, None, "", False, api_name="/detect")
+    rules, why = out[12], out[13]
+    table = pd.DataFrame(rules["data"], columns=rules["headers"])
+    tutorial = table[table["rule"].str.contains("TensorFlow tutorial")].iloc[0]
+    chosen = table[table["in use"] == "yes"].iloc[0]
+    assert "best F1" in chosen["rule"]
+    assert chosen["f1"] >= tutorial["f1"] and tutorial["flagged"] > chosen["flagged"]
+    assert "bell-shaped" in why
+
+
+def series_file(tmp_path):
+    points = np.sin(np.arange(600) / 5)
+    labels = np.zeros(600, dtype=int)
+    points[400:410] += 3
+    labels[400:410] = 1
+    path = tmp_path / "series.csv"
+    pd.DataFrame({"v": points, "y": labels}).to_csv(path, index=False)
+    return path
+
+
+def test_train_keeps_every_setting_the_user_chose(client, tmp_path):
+    path = series_file(tmp_path)
+    out = client.predict(
+        "ecg", 0, handle_file(path), "series", "y", 40, 2, False, "conv", 3, 5, "percentile",
+        0.1, api_name="/train",
+    )  # fmt: skip
+    text, config = out[0], out[5]
+    assert {k: config[k] for k in ("variant", "window", "stride", "latent", "kind")} == {
+        "variant": "conv", "window": 40, "stride": 2, "latent": 5, "kind": "series",
+    }  # fmt: skip
+    assert (config["threshold_rule"], config["threshold_param"]) == ("percentile", 0.1)
+    assert config["dataset"] == "series.csv" and "3 checks run" in text
+    scored = client.predict("ecg", 0, handle_file(path), "y", False, api_name="/detect")
+    assert f"**series.csv**: {(600 - 40) // 2 + 1} samples" in scored[0]
+    assert "windows of 40 points" in scored[0]
+
+
+def test_train_defaults_and_another_rule(client, tmp_path):
+    from test_anomaly_cli import table_csv
+
+    path = table_csv(tmp_path)
+    auto = client.predict(
+        "ecg", 0, handle_file(path), "table", "label", 200, 1, False, "dense", 0, 0, "auto", 1.0,
+        api_name="/train",
+    )  # fmt: skip
+    assert auto[5]["threshold_rule"] == "best_f1"  # labelled: a validation split exists
+    assert "Read 60 rows x 4 columns, separator ','" in auto[0]
+    k = client.predict(
+        "ecg", 0, handle_file(path), "table", "label", 200, 1, False, "dense", 4, 2, "mean_std",
+        2.5, api_name="/train",
+    )  # fmt: skip
+    assert (k[5]["threshold_rule"], k[5]["threshold_param"], k[5]["latent"]) == ("mean_std", 2.5, 2)
+    assert "4 checks run" in k[0]
+
+
+def test_an_european_export_is_read_and_said(client, tmp_path):
+    rows = [f"{i / 10:.1f};{(i % 7) / 4:.2f}".replace(".", ",") for i in range(50)]
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\ufeffa;b\n" + "\n".join(rows) + "\n").encode("utf-8"))
+    out = client.predict(
+        "ecg", 0, handle_file(path), "table", "", 200, 1, False, "dense", 2, 0, "auto", 1.0,
+        api_name="/train",
+    )  # fmt: skip
+    assert (
+        "Read 50 rows x 2 columns, separator ';', decimal ',', header row, "
+        "UTF-8 with a byte-order mark." in out[0]
+    )
+    assert out[5]["threshold_rule"] == "mean_std"  # no labels: the tutorial's rule, stated
+    scored = client.predict("ecg", 0, handle_file(path), "", False, api_name="/detect")
+    assert scored[0].startswith("Read 50 rows x 2 columns") and "expect about" in scored[0]
