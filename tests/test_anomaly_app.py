@@ -90,18 +90,10 @@ def test_threshold_rules_are_one_click_away(client):
     assert "bell-shaped" in why
 
 
-def series_file(tmp_path):
-    points = np.sin(np.arange(600) / 5)
-    labels = np.zeros(600, dtype=int)
-    points[400:410] += 3
-    labels[400:410] = 1
-    path = tmp_path / "series.csv"
-    pd.DataFrame({"v": points, "y": labels}).to_csv(path, index=False)
-    return path
-
-
 def test_train_keeps_every_setting_the_user_chose(client, tmp_path):
-    path = series_file(tmp_path)
+    from test_anomaly_cli import series_csv
+
+    path = series_csv(tmp_path)  # 400 points, a labelled bump at 300
     out = client.predict(
         "ecg", 0, handle_file(path), "series", "y", 40, 2, False, "conv", 3, 5, "percentile",
         0.1, api_name="/train",
@@ -113,7 +105,7 @@ def test_train_keeps_every_setting_the_user_chose(client, tmp_path):
     assert (config["threshold_rule"], config["threshold_param"]) == ("percentile", 0.1)
     assert config["dataset"] == "series.csv" and "3 checks run" in text
     scored = client.predict("ecg", 0, handle_file(path), "y", False, api_name="/detect")
-    assert f"**series.csv**: {(600 - 40) // 2 + 1} samples" in scored[0]
+    assert f"**series.csv**: {(400 - 40) // 2 + 1} samples" in scored[0]
     assert "windows of 40 points" in scored[0]
 
 
