@@ -212,3 +212,30 @@ def test_rules_compared_and_flags_expected(scored):
     assert "mean + 1 std" in why and "best F1" in why
     expected = round(c.expected_flag_rate * len(scored.errors))
     assert f"expect about **{expected:,} of these {len(scored.errors):,}**" in expectation(scored)
+
+
+def test_batches_shuffle_every_row_once_a_pass():
+    import torch
+
+    from shared.anomaly.train import Batches
+
+    x = torch.arange(10.0)[:, None]
+    batches = list(Batches(x, batch_size=5, steps=6, seed=0))
+    assert len(batches) == 6 and all(b.shape == (5, 1) for b in batches)
+    passes = [torch.cat(batches[i : i + 2]).flatten().tolist() for i in (0, 2, 4)]
+    assert all(sorted(p) == list(range(10)) for p in passes)  # each row once per pass
+    assert len({tuple(p) for p in passes}) == 3  # a fresh order each pass
+
+
+def test_saved_rule_thresholds_are_each_rule_on_the_training_errors():
+    data = load_builtin("breast_cancer")
+    result = train_autoencoder(data, TrainSettings())
+    c, errors = result.model.config, result.train_errors.astype(np.float64)
+    assert c.threshold_rule == "best_f1"  # breast cancer has a labelled validation split
+    assert c.rule_thresholds["mean_std"] == pytest.approx(errors.mean() + errors.std())
+    assert c.rule_thresholds["max"] == pytest.approx(errors.max())
+    assert c.rule_thresholds["percentile"] == pytest.approx(np.quantile(errors, 0.95))
+    val = result.model.score(data.val)
+    assert c.rule_thresholds["best_f1"] == c.threshold
+    assert c.threshold == threshold("best_f1", errors, val_errors=val, val_labels=data.val_labels)
+    assert c.expected_flag_rate == pytest.approx(np.mean(val > c.threshold))

@@ -215,14 +215,19 @@ def write_card(folder: Path, result, dataset: str) -> None:
         for key, name in METRIC_NAMES.items()
         if key in result.metrics and not pd.isna(result.metrics[key])
     ]
-    rule = RULES[config.threshold_rule].label
+    record = RULES[config.threshold_rule]
+    rule = f"'{record.label}'"
+    if record.param_name:
+        rule += f" ({record.param_name} = {config.threshold_param:g})"
+    on = "labelled validation" if config.threshold_rule == "best_f1" else "training"
     write_model_card(
         folder,
         title=f"Autoencoder anomaly detector ({dataset})",
         summary=(
             f"A {result.model.describe()}. A sample is an anomaly when its reconstruction error "
             f"({config.loss.upper()}) exceeds {config.threshold:.4g}, chosen by the rule "
-            f"'{rule}' (parameter {config.threshold_param:g}). Anomaly is the positive class."
+            f"{rule}. It flagged {config.expected_flag_rate:.1%} of the {on} samples. "
+            "Anomaly is the positive class."
         ),
         library_name="pytorch",
         tags=["anomaly-detection", "autoencoder", "pytorch_model_hub_mixin"],
