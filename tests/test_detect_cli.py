@@ -24,7 +24,10 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("detect-cli")
     source = classifier_folder(root / "source")
     threads = torch.get_num_threads()
-    detect.main(["--quick", "--out", str(root / "out"), "--pretrained-from", str(source)])
+    detect.main(
+        ["--quick", "--out", str(root / "out"), "--pretrained-from", str(source)]
+        + ["--methods", "scratch,head_only,fine_tuned"]
+    )
     torch.set_num_threads(threads)
     return root / "out", source
 
