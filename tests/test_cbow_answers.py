@@ -79,6 +79,16 @@ def test_gensim_pairs_match_the_hand_written_table(window):
     assert gensim_pairs(FOX, window) == GENSIM[window]
 
 
+def test_default_windows_are_the_course_sentence_ones():
+    assert course_pairs(FOX) == COURSE[2]  # two context words in all
+    assert gensim_pairs(FOX) == GENSIM[1]  # one word each side
+
+
+def test_two_words_are_each_others_context():
+    assert gensim_pairs(["hello", "world"], 1) == [(["world"], "hello"), (["hello"], "world")]
+    assert course_pairs(["hello", "world"], 2) == []  # neither has a word on both sides
+
+
 def test_gensim_window_wider_than_the_text_takes_every_other_word():
     assert gensim_pairs(["a", "b", "c"], 10) == [
         (["b", "c"], "a"),
@@ -274,6 +284,27 @@ def test_queries_are_lowercased_like_the_corpus_unless_the_case_was_kept():
     )
     with pytest.raises(CBOWInputError, match="'PARIS' is not in the vocabulary"):
         explore.check_word(vectors, "PARIS", lowercase=False)
+    # each function passes `lowercase` on for every word it checks
+    assert explore.similarity(vectors, "rome", "Paris", lowercase=False) == pytest.approx(
+        1 / np.sqrt(2), abs=1e-6
+    )
+    with pytest.raises(CBOWInputError, match="'ROME' is not in the vocabulary"):
+        explore.similarity(vectors, "Paris", "ROME", lowercase=False)
+
+
+def test_analogy_and_odd_one_out_lowercase_unless_told_not_to():
+    vectors = hand_vectors()
+    assert explore.analogy(vectors, "KING", "Man", "WOMAN", topk=1)[0][0] == "queen"
+    with pytest.raises(CBOWInputError, match="'KING' is not in the vocabulary"):
+        explore.analogy(vectors, "KING", "man", "woman", lowercase=False)
+    with pytest.raises(CBOWInputError, match="'Man' is not in the vocabulary"):
+        explore.analogy(vectors, "king", "Man", "woman", lowercase=False)
+    assert explore.odd_one_out(vectors, "APPLE Pear banana KING")[0] == "king"
+    with pytest.raises(CBOWInputError, match="'Pear' is not in the vocabulary"):
+        explore.odd_one_out(vectors, "apple Pear banana king", lowercase=False)
+    with pytest.raises(CBOWInputError, match="'Pear' is not in the vocabulary"):
+        explore.most_similar(vectors, "Pear", lowercase=False)
+    assert explore.most_similar(vectors, "PEAR", topk=1)[0][0] == "apple"
 
 
 def test_word_limits_and_phrases():

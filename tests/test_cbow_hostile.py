@@ -17,8 +17,8 @@ from gradio_client import handle_file
 from test_cbow_app import app_with_quick_model
 from test_cbow_memory import HOSTILE_SETTINGS, hostile_text
 
-from shared.cbow.corpus import MAX_CORPUS_MB
-from shared.cbow.vectors import FULL_MODEL_FILE, VECTORS_FILE
+from shared.cbow.corpus import MAX_CORPUS_MB, MAX_VOCABULARY
+from shared.cbow.vectors import FULL_MODEL_FILE, MAX_VECTOR_CELLS, VECTORS_FILE
 from shared.ui import MAX_FILE_SIZE
 
 CORPUS = ("my text", True, False, False, 3)  # after source, files, pasted: lowercase ... min_count
@@ -129,8 +129,15 @@ def test_bad_input_gets_a_clear_message(client, tmp_path, endpoint, make_args, m
 
 
 def test_limits_are_documented_in_the_app(app):
-    for limit in (MAX_FILE_SIZE, f"{MAX_CORPUS_MB} MB", "60 s", "one training run at a time"):
-        assert limit.lower() in app.HOW_IT_WORKS.lower(), limit
+    for limit in (
+        MAX_FILE_SIZE,
+        f"{MAX_CORPUS_MB} MB",
+        "60 s",
+        "one training run at a time",
+        f"at most {MAX_VOCABULARY:,} words and {MAX_VECTOR_CELLS:,} numbers",
+        "share a memory budget of 1,024 mb",
+    ):
+        assert " ".join(limit.lower().split()) in " ".join(app.HOW_IT_WORKS.lower().split()), limit
 
 
 @pytest.mark.parametrize("protocol", [0, pickle.HIGHEST_PROTOCOL])

@@ -29,6 +29,7 @@ from shared.cbow.vectors import (
     save_model,
     train,
 )
+from shared.errors import UserInputError
 
 LETTERS = list("abcdefgh")
 SENTENCES = [LETTERS] * 20  # 160 tokens, 8 words, each 20 times
@@ -210,7 +211,7 @@ def test_loss_matches_the_formula_for_one_pair_by_hand():
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cbow") / "model"
+    folder = tmp_path_factory.mktemp("cbow") / "not" / "there" / "model"  # made as needed
     corpus = prepare([" ".join(LETTERS * 20)])
     config = CBOWConfig(vector_size=8, window=2, min_count=2, epochs=2, lowercase=False)
     result = train(corpus.sentences, config)
@@ -233,7 +234,10 @@ def test_saved_folder_holds_vectors_config_metrics_and_card(saved):
     data = json.loads((folder / "config.json").read_text())
     assert data["cbow"] == {**CBOWConfig().__dict__, **config.__dict__}
     assert data["corpus"] == {"name": "letters", "tokens": 160, "prepare": "by hand"}
-    assert data["vectors"] == VECTORS_FILE and "binary=True" in data["format"]
+    assert data["vectors"] == VECTORS_FILE
+    assert data["format"] == (
+        "word2vec binary (KeyedVectors.load_word2vec_format(path, binary=True))"
+    )
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics == {
         "wordsim353_spearman": 0.25,
@@ -273,6 +277,12 @@ def test_a_folder_without_metrics_or_settings_loads_with_defaults(saved, tmp_pat
     loaded = load_model(copy)
     assert loaded.metrics == {} and loaded.corpus == {} and loaded.config == CBOWConfig()
     assert np.array_equal(loaded.vectors.vectors, result.vectors.vectors)
+
+
+def test_a_folder_without_vectors_names_the_missing_file(saved, tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(UserInputError, match=VECTORS_FILE):
+        load_model(tmp_path)
 
 
 def test_model_index_lists_the_metrics_that_were_computed():
@@ -317,10 +327,19 @@ def write_vectors(path, words: list[str], dim: int) -> KeyedVectors:
     return vectors
 
 
-def test_reader_accepts_the_widest_vectors_allowed(tmp_path):
+@pytest.mark.parametrize(("words", "dim"), [(["a", "b"], 10_000), (["only"], 3), (["x"], 1)])
+def test_reader_accepts_any_real_file_up_to_the_widest_vectors(tmp_path, words, dim):
     path = tmp_path / VECTORS_FILE
-    written = write_vectors(path, ["a", "b"], 10_000)
-    assert np.array_equal(read_word2vec_binary(path).vectors, written.vectors)
+    written = write_vectors(path, words, dim)
+    read = read_word2vec_binary(path)
+    assert read.index_to_key == words and np.array_equal(read.vectors, written.vectors)
+
+
+def test_reader_reads_at_most_64_bytes_looking_for_the_header(tmp_path):
+    path = tmp_path / VECTORS_FILE
+    path.write_bytes(b"1" + b" " * 100 + b"4\n" + b"a " + b"\0" * 16)  # no newline for 100 bytes
+    with pytest.raises(CBOWInputError, match="its first line is not 'words dims'"):
+        read_word2vec_binary(path)
 
 
 @pytest.mark.parametrize(
@@ -329,7 +348,8 @@ def test_reader_accepts_the_widest_vectors_allowed(tmp_path):
         (b"1 10001\n", b"a " + b"\0" * 40_004, "claims 1 words x 10001 dims"),
         (b"0 5\n", b"\0" * 100, "claims 0 words x 5 dims"),
         (b"5 0\n", b"\0" * 100, "claims 5 words x 0 dims"),
-        (b"3 4\n", b"a " + b"\0" * 16 + b"b " + b"\0" * 16, "claims 3 words x 4 dims"),
+        # 3 rows of at least 1 + 1 + 16 bytes need 54; the file has 44
+        (b"3 4\n", b"a " + b"\0" * 18 + b"b " + b"\0" * 18, "claims 3 words x 4 dims"),
         (b"-2 4\n", b"\0" * 100, "claims -2 words"),
         (b"2 x\n", b"\0" * 100, "its first line is not 'words dims'"),
         (b"2\n", b"\0" * 100, "its first line is not 'words dims'"),
