@@ -282,3 +282,15 @@ def test_error_histogram_uses_log_counts_only_when_the_tail_would_vanish():
     labels = np.r_[np.zeros(5000, dtype=int), np.ones(50, dtype=int)]
     assert error_histogram(errors, labels, 0.2).axes[0].get_yscale() == "log"
     assert error_histogram(rng.normal(size=200), None, 0.5).axes[0].get_yscale() == "linear"
+
+
+def test_a_config_with_an_unknown_rule_is_refused(tmp_path, quick):
+    import json
+
+    folder = tmp_path / "m"
+    shutil.copytree(quick, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["rule_thresholds"]["median"] = 0.5
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelSourceError, match="threshold rules must be among"):
+        load_autoencoder(folder)

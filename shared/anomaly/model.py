@@ -20,6 +20,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from safetensors import SafetensorError
 from torch import nn
 
+from shared.anomaly.scoring import RULES
 from shared.errors import UserInputError
 from shared.hub import ModelSourceError, load_json, resolve_source
 
@@ -68,6 +69,9 @@ class AutoencoderConfig:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        unknown = {self.threshold_rule, *self.rule_thresholds} - set(RULES)
+        if unknown:
+            raise ValueError(f"threshold rules must be among {list(RULES)}, got {sorted(unknown)}")
         default_hidden, default_latent = tutorial_widths(self.n_features)
         self.hidden = list(self.hidden) or default_hidden
         self.latent = self.latent or default_latent
