@@ -67,7 +67,8 @@ def check_view(out, threshold: float | None = None) -> int:
 def test_the_slider_drives_every_output(client):
     first = client.predict("ecg", 0, None, "", False, api_name="/detect")
     summary, slider = first[0], first[1]
-    at_model = check_view(first[2:9])
+    at_model = check_view(first[2:9], slider["value"])  # Score shows the model's threshold
+    assert f"Threshold {slider['value']:.4g}, chosen by 'best F1" in summary
     # said before the slider moves: how many flags the model's own threshold should give
     assert "expect about" in summary and "best F1" in summary
     assert 0 < at_model < len(pd.read_csv(first[8]))
