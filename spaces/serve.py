@@ -30,7 +30,13 @@ APPS = {
 
 
 def load_app(name: str) -> ModuleType:
-    """Import spaces/<name>/app.py under a unique module name (all three files are app.py)."""
+    """Import spaces/<name>/app.py under a unique module name (all three files are app.py).
+
+    Its folder goes on sys.path, as when it runs as a script or in a Space bundle, so an app
+    can import its own tab modules (spaces/transfer/detect_tab.py).
+    """
+    if str(HERE / name) not in sys.path:
+        sys.path.insert(0, str(HERE / name))
     spec = importlib.util.spec_from_file_location(f"{name}_app", HERE / name / "app.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

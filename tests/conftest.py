@@ -20,7 +20,7 @@ os.environ.update(
     ARTIFACTS_DIR=tempfile.mkdtemp(prefix="dl-labs-artifacts-"),  # never the developer's models
 )
 os.environ.pop("HUB_ORG", None)
-for _app in ("ANOMALY", "CBOW", "TRANSFER"):
+for _app in ("ANOMALY", "CBOW", "TRANSFER", "DETECT"):
     os.environ.pop(f"{_app}_MODEL", None)
 
 import contextlib  # noqa: E402
@@ -61,6 +61,8 @@ def free_port() -> int:
 def load_app(name: str, module_name: str | None = None):
     """Import spaces/<name>/app.py fresh, under its own module name."""
     module_name = module_name or f"{name}_app_under_test"
+    if str(REPO / "spaces" / name) not in sys.path:  # its tab modules, as in a Space bundle
+        sys.path.insert(0, str(REPO / "spaces" / name))
     spec = importlib.util.spec_from_file_location(module_name, REPO / "spaces" / name / "app.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
