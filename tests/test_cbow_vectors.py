@@ -72,6 +72,41 @@ def test_each_epoch_reports_a_row_and_the_history_keeps_them():
     }
 
 
+def test_the_loss_is_measured_on_the_sample_the_seed_picks():
+    config = CBOWConfig(epochs=2, min_count=1, seed=3)
+    result = train(SENTENCES, config)
+    final = NegativeSamplingLoss(result.model, SENTENCES, seed=3)()
+    assert result.history[-1]["loss"] == pytest.approx(final, rel=1e-9)
+    assert NegativeSamplingLoss(result.model, SENTENCES, seed=0)() != pytest.approx(final, rel=1e-9)
+
+
+def test_the_progress_bar_counts_epochs_and_shows_the_loss(monkeypatch):
+    from shared.cbow import vectors
+
+    bars = []
+
+    class Bar:  # records what tqdm would draw (tests run with TQDM_DISABLE)
+        def __init__(self, iterable, **kwargs):
+            self.iterable, self.kwargs, self.postfixes, self.closed = iterable, kwargs, [], False
+            bars.append(self)
+
+        def __iter__(self):
+            return iter(self.iterable)
+
+        def set_postfix(self, **kwargs):
+            self.postfixes.append(kwargs)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(vectors, "tqdm", Bar)
+    result = train(SENTENCES, CBOWConfig(epochs=3, min_count=1))
+    (bar,) = bars
+    assert list(bar.iterable) == [1, 2, 3] and bar.kwargs == {"desc": "cbow", "unit": "epoch"}
+    assert bar.postfixes == [{"loss": f"{row['loss']:.4f}"} for row in result.history]
+    assert bar.closed
+
+
 def test_the_time_cap_stops_after_the_epoch_that_passes_it():
     capped = train(SENTENCES, CBOWConfig(epochs=5, min_count=1), max_seconds=0)
     assert capped.stop_reason == "time limit of 0 s after 1 epochs"
@@ -176,6 +211,26 @@ def test_loss_samples_at_most_256_sentences_and_about_4096_pairs():
     assert len(loss.targets) == 20 * (LOSS_PAIRS // 20 + 1)  # 205 of each sentence's 300
 
 
+def test_loss_takes_every_pair_of_every_sentence_once_when_they_fit():
+    rng = np.random.default_rng(2)
+    distinct = [list(rng.permutation(LETTERS)) for _ in range(20)]  # 20 different sentences
+    model = model_for(distinct, window=1)
+    loss = NegativeSamplingLoss(model, distinct)
+    index = model.wv.key_to_index
+    expected = sorted(
+        (index[s[p]], tuple(index[w] for w in s[max(0, p - 1) : p] + s[p + 1 : p + 2]))
+        for s in distinct
+        for p in range(8)
+    )
+    got = sorted(
+        (int(t), tuple(int(i) for i in c[: int(m.sum())]))
+        for t, c, m in zip(loss.targets, loss.contexts, loss.mask, strict=True)
+    )
+    assert got == expected  # sentences drawn without replacement: none twice, none missed
+    default = NegativeSamplingLoss(model, distinct)  # the default seed is 0
+    assert np.array_equal(default.noise, NegativeSamplingLoss(model, distinct, seed=0).noise)
+
+
 def test_noise_words_are_drawn_per_pair_from_the_vocabulary():
     model = model_for(SENTENCES, negative=4)
     loss = NegativeSamplingLoss(model, SENTENCES, seed=3)
@@ -246,7 +301,8 @@ def test_saved_folder_holds_vectors_config_metrics_and_card(saved):
         "history": json.loads(json.dumps(result.history)),
     }
     card = ModelCard.load(folder / "README.md")
-    assert card.data.library_name == "gensim"
+    assert card.data.library_name == "gensim" and card.data.model_name == "Word2Vec CBOW"
+    assert card.text.lstrip().startswith("# Word2Vec CBOW\n")
     assert card.data.tags == ["word2vec", "cbow", "word-embeddings"]
     assert card.data.datasets == ["letters"]
     assert (

@@ -117,7 +117,7 @@ def train(
     other and the per-epoch numbers jump around.
     """
     # sg=0 is CBOW: predict the target from its averaged context (gensim's cbow_mean=1)
-    model = Word2Vec(**config.gensim_kwargs(), sg=0, compute_loss=True)
+    model = Word2Vec(**config.gensim_kwargs(), sg=0)
     # the raw counts stay until we have counted what max_final_vocab dropped
     model.build_vocab(corpus_iterable=sentences, keep_raw_vocab=True)
     passed = sum(count >= config.min_count for count in model.raw_vocab.values())
