@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 from gradio.components.plot import PlotData
+from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,6 +31,48 @@ TRAIN_SECONDS = 60  # wall-time cap of one in-app training run
 # Uploads and outputs stay this long, so a visitor can act on an upload again (prepare, then
 # train); Gradio's sweep then deletes them. $TEMP_FILE_TTL overrides it (tests use 1 s).
 TEMP_FILE_TTL = 600
+
+
+def _readable(component: gr.components.Component, payload):
+    """`component`'s own preprocessing, with an unreadable image named instead of a traceback.
+
+    Gradio opens an uploaded image (its header) before any handler runs, so a file that is not
+    an image would otherwise end the request with Gradio's generic "an exception" message.
+    """
+    try:
+        return type(component).__mro__[1].preprocess(component, payload)
+    except Image.DecompressionBombError:
+        raise gr.Error(f"{_upload_name(payload)} is too large to decode safely.") from None
+    except UnidentifiedImageError:
+        raise gr.Error(f"{_upload_name(payload)} is not an image PIL can read.") from None
+    except (OSError, ValueError, SyntaxError):
+        raise gr.Error(f"{_upload_name(payload)} is corrupted or truncated.") from None
+
+
+def _upload_name(payload) -> str:
+    name = getattr(payload, "orig_name", None)
+    return repr(name) if name else "The upload"
+
+
+class ImageInput(gr.Image):
+    """`gr.Image` whose unreadable uploads get a message that names the file."""
+
+    is_template = True  # the page draws it as Gradio's own Image component
+
+    def preprocess(self, payload):
+        return _readable(self, payload)
+
+
+class SketchInput(gr.Sketchpad):
+    """`gr.Sketchpad` whose unreadable drawings get a message instead of a traceback."""
+
+    is_template = True
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # Sketchpad is itself Gradio's template of the ImageEditor
+
+    def preprocess(self, payload):
+        return _readable(self, payload)
 
 
 def friendly(fn: Callable) -> Callable:

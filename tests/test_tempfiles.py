@@ -26,7 +26,9 @@ def write_text(path: Path) -> None:
 
 
 def write_image(path: Path) -> None:
-    Image.new("RGB", (40, 40), (30, 30, 30)).save(path)
+    image = Image.new("RGB", (40, 40), (30, 30, 30))
+    image.paste((230, 230, 230), (18, 6, 23, 34))  # a stroke: a blank image is refused
+    image.save(path)
 
 
 # app -> (file name, how to write it, one request that uploads it)

@@ -224,12 +224,14 @@ def test_hub_dataset_columns_are_checked():
         data.from_dataset(ds, "image", "label")
 
 
-def test_digits_source_and_target_are_disjoint():
-    src_images, src_labels, src_names = data.digits(data.SOURCE_DIGITS)
-    tgt_images, tgt_labels, tgt_names = data.digits(data.TARGET_DIGITS)
-    assert src_names == list("01234") and tgt_names == list("56789")
-    assert len(src_images) + len(tgt_images) == 1797
-    assert set(src_labels) == set(tgt_labels) == set(range(5))
+def test_the_target_is_all_ten_handwritten_digits():
+    images, labels, names = data.digits(data.DIGITS)
+    assert names == list("0123456789") and len(images) == len(labels) == 1797
+    assert np.bincount(labels).min() >= 170  # every digit, about 180 of each
+    assert images[0].size == (8, 8) and images[0].mode == "L"
+    pixels = np.asarray(images[0])
+    assert pixels.max() > 200 and pixels.min() == 0  # white ink on a black background
+    assert labels[0] == 0 and labels[1] == 1  # scikit-learn's order, labels are the digits
 
 
 # --- Grad-CAM --------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from PIL import Image
 
 from shared.hub import load_json
 from shared.training import maybe_push
-from shared.transfer import data, hub_io
+from shared.transfer import data, glyphs, hub_io
 from shared.transfer.cam import classify
 
-LABELS = list("56789")
+LABELS = list("0123456789")
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def folder() -> Path:
 
 
 def digit(index=0) -> Image.Image:
-    return data.digits(data.TARGET_DIGITS)[0][index]
+    return data.digits(data.DIGITS)[0][index]
 
 
 def test_folder_holds_the_timm_layout_and_no_pickle(folder):
@@ -33,11 +33,15 @@ def test_folder_holds_the_timm_layout_and_no_pickle(folder):
     assert {"config.json", "model.safetensors", "README.md", "metrics.json"} <= names
     assert not any(p.suffix in {".bin", ".pth", ".pkl", ".pt"} for p in folder.rglob("*"))
     config = load_json(folder / "config.json")
-    assert config["label_names"] == LABELS and config["num_classes"] == 5
+    assert config["label_names"] == LABELS and config["num_classes"] == 10
     assert "num_classes" not in config.get("model_args", {})  # the transformers pitfall
     assert config["transfer"]["training"]["quick"] is True
-    # the source ("pretrained") model is a timm folder of its own, for --pretrained-from
-    assert load_json(folder / "source" / "config.json")["label_names"] == list("01234")
+    assert config["transfer"]["input_style"] == "digits"  # drawn digits are prepared as these
+    # the pretrained model (printed letters) is a timm folder of its own, for --pretrained-from
+    source = load_json(folder / "source" / "config.json")
+    assert source["label_names"] == list(glyphs.LETTERS)
+    assert source["transfer"]["role"] == "pretrained source"
+    assert "printed letters" in (folder / "source" / "README.md").read_text()
 
 
 def test_stock_timm_local_dir_loads_it_with_labels(folder):
@@ -55,7 +59,7 @@ def test_stock_transformers_pipeline_loads_it_with_labels(folder):
     pipe = pipeline("image-classification", model=str(folder))
     clf = hub_io.load(folder)
     for i in range(3):
-        got = pipe(digit(i).convert("RGB"), top_k=5)
+        got = pipe(digit(i).convert("RGB"), top_k=10)
         assert sorted(r["label"] for r in got) == LABELS
         ours = classify(clf, digit(i), cam=False).scores
         assert got[0]["label"] == next(iter(ours))

@@ -184,11 +184,12 @@ def stage_table(model: nn.Module) -> list[dict]:
 
 
 def layerwise_groups(
-    model: nn.Module, lr: float, weight_decay: float, layer_decay: float
+    model: nn.Module, lr: float, weight_decay: float, layer_decay: float, head_scale: float = 1.0
 ) -> list[dict]:
     """Optimizer groups of the trainable parameters: lr * layer_decay**depth from the head down.
 
-    Biases and norm weights (1-D) get no weight decay, as in timm's optimizer factory.
+    The head learns at lr * `head_scale`. Biases and norm weights (1-D) get no weight decay, as
+    in timm's optimizer factory.
     """
     params = dict(model.named_parameters())
     rows = [("head", head_parameters(model)), *reversed(stages(model))]
@@ -200,7 +201,7 @@ def layerwise_groups(
             (0.0, [p for p in trainable if p.ndim <= 1]),
         ):
             if members:
-                scale = layer_decay**depth
+                scale = head_scale if depth == 0 else layer_decay**depth
                 groups.append(
                     {"params": members, "lr": lr * scale, "weight_decay": decay, "stage": name}
                 )

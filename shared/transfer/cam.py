@@ -22,12 +22,12 @@ from PIL import Image, ImageDraw  # noqa: E402
 from scipy import ndimage  # noqa: E402
 from torch import nn  # noqa: E402
 
-from shared.transfer.data import encode  # noqa: E402
+from shared.transfer.data import View, encode, model_view  # noqa: E402
 from shared.transfer.hub_io import Classifier  # noqa: E402
 
 MIN_CAM_SIZE = 4  # a 4x4 map is the coarsest that still says where; deeper maps are too small
 BOX_THRESHOLD = 0.5  # of the peak, the usual choice for CAM boxes (Zhou et al., 2016)
-DISPLAY_SIZE = 256  # the heatmap is drawn at this size, whatever the model's input size
+DISPLAY_SIZE = 256  # the heatmap image's longer side is about this, whatever the input size
 _MODEL_LOCK = threading.Lock()
 
 
@@ -37,7 +37,7 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 @dataclass
 class Prediction:
     scores: dict[str, float]  # label -> probability, best first
-    heatmap: Image.Image | None  # the image as the model saw it, with the CAM and the box
+    heatmap: Image.Image | None  # the person's image with the CAM and the box laid over it
     box: Box | None  # in the uploaded image's pixels
 
 
@@ -84,32 +84,30 @@ def cam_box(cam: np.ndarray, threshold: float = BOX_THRESHOLD) -> Box:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def _square(image: Image.Image) -> tuple[Image.Image, int, int, int]:
-    """The centre square that timm's resize + centre crop (crop_pct 1.0) keeps: crop, left, top."""
-    side = min(image.size)
-    left, top = (image.width - side) // 2, (image.height - side) // 2
-    return image.crop((left, top, left + side, top + side)), left, top, side
+def overlay(image: Image.Image, cam: np.ndarray, view: View, box: Box) -> Image.Image:
+    """The person's own image with the CAM laid over the square the model saw, and the box.
 
-
-def draw(image: Image.Image, cam: np.ndarray, box: Box) -> Image.Image:
-    """The CAM over the image as the model saw it, with the box, at DISPLAY_SIZE."""
-    square = _square(image.convert("RGB"))[0].resize((DISPLAY_SIZE, DISPLAY_SIZE))
-    heat = Image.fromarray(cam.astype(np.float32)).resize((DISPLAY_SIZE, DISPLAY_SIZE))
-    colours = colormaps["jet"](np.asarray(heat).clip(0, 1))[..., :3]
-    blended = (0.55 * np.asarray(square) + 0.45 * 255 * colours).astype(np.uint8)
-    out = Image.fromarray(blended)
-    scale = DISPLAY_SIZE / cam.shape[1]
-    ImageDraw.Draw(out).rectangle(
-        [box[0] * scale, box[1] * scale, box[2] * scale - 1, box[3] * scale - 1],
-        outline=(255, 255, 255),
-        width=3,
-    )
+    Small images (an 8x8 digit) are enlarged, large ones shrunk, to about DISPLAY_SIZE.
+    """
+    scale = DISPLAY_SIZE / max(image.size)
+    scale = max(1, int(scale)) if scale >= 1 else scale  # whole-pixel enlargement stays crisp
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    base = np.asarray(image.convert("RGB").resize(size, Image.NEAREST), dtype=np.float32)
+    left, top, side = (round(v * scale) for v in view)
+    heat = Image.fromarray(cam.astype(np.float32)).resize((max(side, 1), max(side, 1)))
+    canvas = Image.new("F", size)
+    canvas.paste(heat, (left, top))  # clipped to the image where the view reaches past it
+    colours = colormaps["jet"](np.asarray(canvas).clip(0, 1))[..., :3]
+    out = Image.fromarray((0.55 * base + 0.45 * 255 * colours).astype(np.uint8))
+    x0, y0, x1, y1 = (v * scale for v in box)
+    ImageDraw.Draw(out).rectangle([x0, y0, x1 - 1, y1 - 1], outline=(255, 255, 255), width=3)
     return out
 
 
 def classify(clf: Classifier, image: Image.Image, top_k: int = 5, cam: bool = True) -> Prediction:
     """Top-k labels, and with `cam` the Grad-CAM heatmap and box of the best class."""
-    x = encode([image], clf.data_config)
+    seen, view = model_view(image, clf.style)
+    x = encode([seen], clf.data_config)
     # Grad-CAM hooks the shared model, and a hook sees every thread's forward pass: one request
     # at a time may run the model (the load benchmark showed crossed activations without this).
     with _MODEL_LOCK:
@@ -122,14 +120,11 @@ def classify(clf: Classifier, image: Image.Image, top_k: int = 5, cam: bool = Tr
     scores = {clf.labels[i]: float(probs[i]) for i in order}
     if not cam:
         return Prediction(scores, None, None)
-    size = x.shape[-1]
     box = cam_box(heat)
-    _, left, top, side = _square(image)
-    scale = side / size  # model pixels -> uploaded image pixels
-    original = (
-        left + round(box[0] * scale),
-        top + round(box[1] * scale),
-        left + round(box[2] * scale),
-        top + round(box[3] * scale),
-    )
-    return Prediction(scores, draw(image, heat, box), original)
+    left, top, side = view
+    scale = side / x.shape[-1]  # model pixels -> the person's image pixels
+    x0, y0 = max(0, left + round(box[0] * scale)), max(0, top + round(box[1] * scale))
+    x1 = min(image.width, left + round(box[2] * scale))
+    y1 = min(image.height, top + round(box[3] * scale))
+    original = (x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
+    return Prediction(scores, overlay(image, heat, view, original), original)

@@ -1,4 +1,4 @@
-"""Images in, tensors out: the offline digits experiment, image folders and zip uploads.
+"""Images in, tensors out: the offline digits target, image folders and zip uploads.
 
 Every image goes through the model's own eval transform (timm's data config), so training,
 the app and a stock `transformers` pipeline all see the same pixels.
@@ -19,8 +19,7 @@ from timm.data import create_transform
 
 from shared.errors import UserInputError
 
-SOURCE_DIGITS = (0, 1, 2, 3, 4)  # "the pretrained model" learns these ...
-TARGET_DIGITS = (5, 6, 7, 8, 9)  # ... and transfers to these
+DIGITS = tuple(range(10))  # the offline target: all ten handwritten digits
 MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding (decompression bombs)
 MAX_IMAGES = 2000  # per uploaded data set: keeps in-app training inside its time cap
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # zip bombs: refuse before extracting
@@ -39,6 +38,53 @@ def digits(classes: Sequence[int]) -> tuple[list[Image.Image], np.ndarray, list[
     images = [Image.fromarray(p, mode="L") for p in pixels]
     labels = np.searchsorted(np.array(sorted(classes)), data.target[keep])
     return images, labels, [str(c) for c in sorted(classes)]
+
+
+View = tuple[int, int, int]  # left, top, side: the square of a person's image the model sees
+DIGIT_SIZE = 8  # scikit-learn's digits are 8x8
+INK = 0.1  # of the brightest pixel (after the paper's level is taken off): ink, not noise
+
+
+def model_view(image: Image.Image, style: str | None = None) -> tuple[Image.Image, View]:
+    """The part of a person's image the model sees, and where it lies in that image.
+
+    For most models, timm's eval transform keeps the centre square (crop_pct 1.0). A model
+    trained on scikit-learn's digits (`style` "digits") saw white strokes on black, filling the
+    height of an 8x8 frame: a drawing or photo of a digit is turned into the same (light
+    background inverted, cropped to its ink, made square, shrunk to 8x8), or it would look
+    like nothing the model has seen.
+    """
+    if style == "digits" and image.size == (DIGIT_SIZE, DIGIT_SIZE) and image.mode == "L":
+        return image, (0, 0, DIGIT_SIZE)  # already a scikit-learn digit: leave it as it is
+    if style != "digits":
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        return image.crop((left, top, left + side, top + side)), (left, top, side)
+    return digit_view(image)
+
+
+def digit_view(image: Image.Image) -> tuple[Image.Image, View]:
+    """A drawn or photographed digit as an 8x8 scikit-learn digit, and the square it came from."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, image.convert("RGBA"))  # transparent = paper
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    if np.median(grey) > 127:  # dark ink on light paper: make the ink the bright part
+        grey = 255 - grey
+    grey = grey - np.median(grey)
+    if grey.max() <= 0:
+        raise TransferInputError("The image is blank: draw a digit or upload a picture of one.")
+    rows, cols = np.nonzero(grey >= INK * grey.max())
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    # the ink's longer side fills the frame, as the digits' height fills their 8 rows
+    side = int(max(bottom - top, right - left))
+    left = int((left + right - side) // 2)
+    top = int((top + bottom - side) // 2)
+    ink = Image.fromarray(grey.clip(0, 255).astype(np.uint8))
+    square = ink.crop((left, top, left + side, top + side))  # outside the image: black
+    small = np.asarray(square.resize((DIGIT_SIZE, DIGIT_SIZE), Image.BOX), dtype=np.float32)
+    small = (small * (255 / max(small.max(), 1))).round().astype(np.uint8)
+    return Image.fromarray(small), (left, top, side)
 
 
 def encode(images: Sequence[Image.Image], data_config: dict) -> torch.Tensor:

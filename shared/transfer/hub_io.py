@@ -32,6 +32,11 @@ class Classifier:
     config: dict  # the whole config.json
     folder: Path
 
+    @property
+    def style(self) -> str | None:
+        """How a person's image is prepared: "digits" for scikit-learn digit models, else None."""
+        return self.config.get(EXTRA_KEY, {}).get("input_style")
+
 
 def save(model: nn.Module, folder: Path, labels: Sequence[str], extra: dict) -> None:
     """Write the timm Hub layout with `labels` and our `extra` block in ``config.json``."""

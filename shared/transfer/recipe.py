@@ -31,6 +31,7 @@ class StageConfig:
     patience: int | None = None  # the budget comparison trains every run for all its epochs
     schedule: CourseSchedule = field(default_factory=CourseSchedule)
     augment: Jitter | None = None  # random affine jitter of each training batch (None: off)
+    head_lr_scale: float = 1.0  # the head's rate against the schedule's (a new head: see CLI)
 
 
 @dataclass
@@ -101,7 +102,9 @@ def train_stage(
     signatures as `loss_fn` and `loader`).
     """
     freeze(model, n_frozen)
-    groups = layerwise_groups(model, config.schedule.peak, config.weight_decay, config.layer_decay)
+    groups = layerwise_groups(
+        model, config.schedule.peak, config.weight_decay, config.layer_decay, config.head_lr_scale
+    )
     optimizer = torch.optim.AdamW(groups)
     # a loader maker without augmentation (detection's) need not know the keyword
     jitter = {"augment": config.augment} if config.augment is not None else {}

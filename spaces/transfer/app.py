@@ -14,14 +14,12 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
-import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from PIL import Image
 
 from shared.hub import ModelSourceError, load_json, locate_model
-from shared.plots import history_plot
-from shared.transfer import backbone, data, hub_io, recipe
+from shared.transfer import backbone, data, hub_io, recipe, report
 from shared.transfer.cam import classify, copy_model
 from shared.transfer.data import MAX_PIXELS
 from shared.ui import (
@@ -29,16 +27,19 @@ from shared.ui import (
     QUEUE_CONCURRENCY,
     TRAIN_CONCURRENCY,
     TRAIN_SECONDS,
+    ImageInput,
+    SketchInput,
     UserInputError,
     delete_cache,
     friendly,
     launch_kwargs,
     model_status,
-    plot_data,
     prepare_to_serve,
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
+# PIL refuses images over twice this, so even Gradio's own decoding of a drawing stays bounded
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
 APP_MAX_IMAGES = 600  # per fine-tune upload: with the time cap, bounds one in-app run
 MAX_EPOCHS = 20
 EXAMPLES = 8  # held-out target digits offered as examples
@@ -72,7 +73,7 @@ def current(session: hub_io.Classifier | None) -> hub_io.Classifier:
     return clf
 
 
-def predict(clf: hub_io.Classifier, image) -> tuple[dict, object, dict]:
+def predict(clf: hub_io.Classifier, image: Image.Image) -> tuple[dict, Image.Image, dict]:
     pred = classify(clf, image)
     box = dict(zip(("x0", "y0", "x1", "y1"), pred.box, strict=True))
     # Gradio 6.31 caches an output image under the hash of its bytes and rewrites that file on
@@ -85,24 +86,82 @@ def predict(clf: hub_io.Classifier, image) -> tuple[dict, object, dict]:
 
 @friendly
 def classify_file(path: str | None, session=None):
-    """Top classes, Grad-CAM heatmap and the box around the strongest region of one image."""
+    """Classify an image file: the top classes, where the model looked (Grad-CAM) and its box.
+
+    Args:
+        path: an image file (PNG, JPEG, ...): a photo, a scan or a drawing of one object, such as
+            a handwritten digit on paper.
+
+    Returns:
+        The top classes with probabilities, the image with the Grad-CAM heatmap and the box laid
+        over it, and the box in the image's own pixels.
+    """
     if not path:
-        raise UserInputError("Upload an image first.")
+        raise UserInputError("Upload, paste or photograph an image first.")
     # uploads live at content-hash paths that concurrent requests share: the sweep deletes them
     image = data.open_image(path, Path(path).name)
     return predict(current(session), image)
 
 
-EXAMPLE_IMAGES = data.digits(data.TARGET_DIGITS)[0][-EXAMPLES:]  # never-seen test digits' tail
+def classify_new_image(path: str | None, session=None):
+    """The image input changed: classify it, or clear the answer when the image was removed."""
+    return classify_file(path, session) if path else (None, None, None)
 
 
 @friendly
-def classify_example(index: int, session=None):
-    """Classify one of the built-in example digits (by index)."""
-    if not 0 <= int(index) < EXAMPLES:
-        raise UserInputError(f"Example index must be 0 to {EXAMPLES - 1}.")
-    image = EXAMPLE_IMAGES[int(index)]
-    return (image.resize((128, 128), Image.NEAREST), *predict(current(session), image))
+def classify_drawing(drawing: dict | None, session=None):
+    """Classify what was drawn on the sketchpad (a digit, for the built-in model)."""
+    path = (drawing or {}).get("composite")
+    if not path:
+        raise UserInputError("Draw a digit on the sketchpad first.")
+    image = data.open_image(path, "the drawing")
+    return predict(current(session), image)
+
+
+EXAMPLE_DIR = Path(tempfile.mkdtemp(prefix="transfer-examples-"))
+
+
+def example_files() -> list[str]:
+    """Held-out test digits as PNGs, enlarged without smoothing so a thumbnail shows them.
+
+    They come from the model's test split (metrics.json's `test_index`), which it never saw.
+    """
+    images, labels, _ = data.digits(data.DIGITS)
+    test_idx = METRICS.get("test_index") or data.split(labels, 0.2, 0.2, seed=0)[2]
+    picked = [next(i for i in test_idx if labels[i] == d) for d in data.DIGITS][:EXAMPLES]
+    paths = []
+    for i in picked:
+        path = EXAMPLE_DIR / f"digit-{labels[i]}-{i}.png"
+        images[i].resize((64, 64), Image.NEAREST).save(path)
+        paths.append(str(path))
+    return paths
+
+
+EXAMPLE_FILES = example_files()
+
+
+@friendly
+def classify_example(index: int):
+    """Classify one of the built-in held-out handwritten digits with the app's model.
+
+    Args:
+        index: which example, 0 to 7 (examples are the digits 0, 1, ..., 7 in that order).
+
+    Returns:
+        The example image, the top classes with probabilities, the Grad-CAM image and the box.
+    """
+    if not 0 <= int(index) < len(EXAMPLE_FILES):
+        raise UserInputError(f"Example index must be 0 to {len(EXAMPLE_FILES) - 1}.")
+    path = EXAMPLE_FILES[int(index)]
+    return (path, *predict(current(None), data.open_image(path)))
+
+
+def first_view() -> tuple:
+    """The Classify tab as it opens: the first example, already classified (no model: empty)."""
+    if DEFAULT is None:
+        return None, None, None, None
+    path = EXAMPLE_FILES[0]
+    return (path, *predict(DEFAULT, data.open_image(path)))
 
 
 @friendly
@@ -122,118 +181,68 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
     backbone.install_head(model, backbone.HeadConfig(), len(names))
     x = data.encode(images, base.data_config)
     split = (x, torch.as_tensor(labels))
-    config = recipe.StageConfig(epochs=epochs, batch_size=16)
+    config = recipe.StageConfig(epochs=epochs, batch_size=16, head_lr_scale=PROBE_LR_SCALE)
 
-    def report(row: dict) -> None:
+    def report_epoch(row: dict) -> None:
         progress(row["epoch"] / epochs, desc=f"epoch {row['epoch']}/{epochs}")
 
     run = recipe.train_stage(
         model, split, None, config, n_frozen=-1, name="fine-tune", max_seconds=TRAIN_SECONDS,
-        on_epoch=report,
+        on_epoch=report_epoch,
     )  # fmt: skip
     acc = recipe.accuracy(model, split)
-    clf = hub_io.Classifier(model, names, base.data_config, base.config, base.folder)
+    # the session's classes are the user's own pictures: no digit-style preparation for them
+    config_json = {**base.config, hub_io.EXTRA_KEY: {"head": {}}}
+    clf = hub_io.Classifier(model, names, base.data_config, config_json, base.folder)
     summary = (
         f"Trained a new head for **{', '.join(names)}** on {len(images)} images "
         f"({run.trainable:,} trainable parameters, backbone frozen): {len(run.history)} epochs, "
         f"{run.stop_reason}; training accuracy {acc:.1%}. The Classify tab now uses this model "
         "in your session only."
     )
-    plot = plot_data(history_plot(run.history, ("train_loss", "train_acc"), "Fine-tuning", "value"))
-    return summary, plot, clf
-
-
-# --- the Model tab: what training did -----------------------------------------------------
-
-
-def stage_curves(key: str, title: str):
-    """`key` over the concatenated epochs of every fine-tuning stage, plus the other runs."""
-    full = METRICS.get("full", {})
-    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-    offset = 0
-    for stage in full.get("stages", []):
-        epochs = [offset + row["epoch"] for row in stage["history"]]
-        for split_name in ("train", "val"):
-            values = [row.get(f"{split_name}_{key}") for row in stage["history"]]
-            ax.plot(epochs, values, marker="o", label=f"{stage['name']} {split_name}")
-        offset = epochs[-1] if epochs else offset
-    for name, run in full.get("runs", {}).items():
-        values = [row.get(f"val_{key}") for row in run["history"]]
-        ax.plot([r["epoch"] for r in run["history"]], values, ls="--", label=f"{name} val")
-    ax.set(xlabel="epoch", ylabel=key, title=title)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-    plt.close(fig)
-    return fig
-
-
-def lr_plot():
-    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-    step = 0
-    for stage in METRICS.get("full", {}).get("stages", []):
-        trace = stage["lr_trace"]
-        ax.plot(range(step, step + len(trace)), trace, label=stage["name"])
-        step += len(trace)
-    ax.set(xlabel="optimizer step", ylabel="learning rate (head)", title="Schedule as run")
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-    plt.close(fig)
-    return fig
-
-
-def comparison_table() -> pd.DataFrame:
-    rows = []
-    if "full" in METRICS:
-        rows.append({"setting": "full budget", **METRICS["full"]["accuracy"]})
-    for n, few in METRICS.get("few_label", {}).items():
-        row = {k: v for k, v in few.items() if k != "seeds"}
-        rows.append({"setting": f"{n} labels/class ({len(few['seeds'])} seeds)", **row})
-    columns = ["setting", "scratch", "head_only", "fine_tuned"]
-    return pd.DataFrame(rows, columns=columns).round(4)
-
-
-def stage_frame() -> pd.DataFrame:
-    rows = METRICS.get("stage_table", [])
-    if not rows:
-        return pd.DataFrame()
-    frame = pd.DataFrame(rows).pivot_table(
-        index="stage", columns="step", values="trainable", aggfunc="first", sort=False
+    curve = pd.DataFrame(
+        [(r["epoch"], r[k], k.removeprefix("train_")) for r in run.history for k in LOGGED],
+        columns=["epoch", "value", "series"],
     )
-    frame = frame.map(lambda t: "trained" if t else "frozen")
-    counts = {r["stage"]: r["parameters"] for r in rows}
-    frame.insert(0, "parameters", [counts[s] for s in frame.index])
-    frame.columns.name = None
-    return frame.reset_index()
+    return summary, curve, clf
 
 
-def tuning_frame() -> pd.DataFrame:
-    trials = METRICS.get("tuning", {}).get("trials", [])
-    return pd.DataFrame(trials).drop(columns="fold_accuracies", errors="ignore").round(5)
+LOGGED = ("train_loss", "train_acc")
+PROBE_LR_SCALE = 10.0  # a head on a frozen backbone learns at 10x, as training/transfer.py measured
 
 
 HOW_IT_WORKS = f"""
 ### How it works: the course's five objectives
 1. **Load a pretrained CNN.** A timm backbone. Offline there are no ImageNet weights, so the
-   "pretrained model" is the backbone trained on digits 0-4; it is then transferred to 5-9.
+   "CNN pretrained on a large dataset" is the backbone trained on 40,000 printed letters
+   rendered from the fonts that ship with matplotlib (`python -m training.pretrain`). The target
+   is a different task in a different domain: all ten handwritten digits.
 2. **Freeze the lower layers.** timm's stages (stem, layer1..layer4); frozen BatchNorm layers
    keep their statistics. The Model tab shows which stages each training stage trained.
-3. **A custom head.** Dropout and a new output layer (optionally a hidden layer).
+3. **A custom head.** Dropout and a new output layer (optionally a hidden layer). Alone on a
+   frozen backbone it learns at 10x the schedule's rate, as linear probes need.
 4. **Train it.** Stage 1 trains the head only, with the course's schedule (warm-up 2e-5 to
    2e-3, then linear decay to 2e-4). The Fine-tune tab does this on your own zip.
 5. **Tune and unfreeze.** Later stages unfreeze more layers with lower rates for lower layers;
    `--tune N` runs an Optuna search with k-fold CV. The Model tab compares from-scratch,
-   head-only and fine-tuned on the same data and epochs, also with few labels per class.
+   head-only and fine-tuned on the same data, epochs and augmentation, with 5, 10 and 25 labels
+   per class and the full set, over three seeds: the fewer the labels, the more pretraining
+   helps.
 
-**Where the object is:** Grad-CAM weighs the last map of at least 4x4 cells by the gradient of
-the top class; the box surrounds the region above half its peak.
+**Your image:** for the digit model, a drawing or photo is made to look like the training
+digits: a light background is inverted to white ink on black, the ink is cropped, squared and
+shrunk to 8x8 pixels. **Where the object is:** Grad-CAM weighs the last map of at least 4x4
+cells by the gradient of the top class; the box surrounds the region above half its peak, drawn
+on your own image.
 
 **Limits:** uploads up to {MAX_FILE_SIZE}; images up to {MAX_PIXELS:,} pixels; a fine-tune zip
 up to {APP_MAX_IMAGES} images, {data.MAX_UNZIPPED_BYTES // 2**20} MB unpacked, {MAX_EPOCHS}
 epochs and {TRAIN_SECONDS} s of training; one fine-tune runs at a time. No pickle is ever
 loaded: weights are read from `model.safetensors` only.
 """
+
+FIRST = first_view()
+CURVE = report.label_curve(METRICS)
 
 with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Transfer learning of pretrained CNNs")
@@ -243,40 +252,87 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
     with gr.Tab("Classify"):
         with gr.Row():
             with gr.Column():
-                upload = gr.File(
-                    label="Image", file_types=["image"], type="filepath", elem_id="transfer-upload"
+                image = ImageInput(
+                    FIRST[0],
+                    label="Your image: upload, paste or take a photo",
+                    sources=["upload", "clipboard", "webcam"],
+                    type="filepath",
+                    height=260,
+                    elem_id="transfer-image",
                 )
                 run_button = gr.Button("Classify", variant="primary", elem_id="transfer-classify")
-                example = gr.Slider(0, EXAMPLES - 1, step=1, value=0, label="Example digit")
-                example_button = gr.Button("Classify example", elem_id="transfer-example")
-                example_image = gr.Image(label="Example", height=140, interactive=False)
-            with gr.Column():
-                labels = gr.Label(num_top_classes=5, label="Top classes", elem_id="transfer-label")
-                heatmap = gr.Image(
-                    label="Grad-CAM and box", elem_id="transfer-heatmap", format="png"
+                gr.Examples(
+                    [[path] for path in EXAMPLE_FILES],
+                    inputs=image,
+                    label="Held-out handwritten digits (never trained on)",
+                    examples_per_page=EXAMPLES,
                 )
-                box = gr.JSON(label="Box (pixels of your image)", elem_id="transfer-box")
-        run_button.click(
-            classify_file, [upload, session], [labels, heatmap, box], api_name="classify"
+                sketch = SketchInput(
+                    label="Or draw a digit",
+                    type="filepath",
+                    canvas_size=(280, 280),
+                    brush=gr.Brush(colors=["#000000"], default_size=18, color_mode="fixed"),
+                    elem_id="transfer-sketch",
+                )
+                sketch_button = gr.Button("Classify the drawing", elem_id="transfer-draw")
+            with gr.Column():
+                labels = gr.Label(
+                    FIRST[1], num_top_classes=5, label="Top classes", elem_id="transfer-label"
+                )
+                heatmap = gr.Image(
+                    FIRST[2],
+                    label="Where the model looked (Grad-CAM) and its box, on your image",
+                    elem_id="transfer-heatmap",
+                    format="png",
+                )
+                box = gr.JSON(FIRST[3], label="Box (pixels of your image)", elem_id="transfer-box")
+        outputs = [labels, heatmap, box]
+        run_button.click(classify_file, [image, session], outputs, api_name="classify")
+        # an upload, a paste, a photo or an example thumbnail: answer at once
+        image.change(classify_new_image, [image, session], outputs, api_name=False)
+        sketch_button.click(
+            classify_drawing, [sketch, session], outputs, api_name="classify_drawing"
         )
+        # the examples by number, for API clients and agents (the page uses the thumbnails)
+        example = gr.Slider(0, EXAMPLES - 1, step=1, value=0, visible=False)
+        example_button = gr.Button(visible=False)
         example_button.click(
-            classify_example,
-            [example, session],
-            [example_image, labels, heatmap, box],
-            api_name="classify_example",
+            classify_example, example, [image, *outputs], api_name="classify_example"
         )
     with gr.Tab("Model"):
+        gr.Markdown(
+            "**Pretrained or from scratch?** Test accuracy on held-out digits against the "
+            "number of labelled training images per class (mean over seeds; the table gives "
+            f"the spread). {report.lesson(METRICS)}",
+            elem_id="transfer-lesson",
+        )
+        gr.LinePlot(
+            CURVE,
+            x="labels_per_class",
+            y="accuracy",
+            color="method",
+            x_title="labelled images per class",
+            y_title="test accuracy",
+            title="The course's figure: accuracy as the dataset shrinks",
+            tooltip="all",
+            elem_id="transfer-curve",
+        )
+        gr.Dataframe(report.comparison_table(METRICS), elem_id="transfer-comparison")
         gr.Markdown("Frozen and trained stages of staged fine-tuning (parameter counts):")
-        gr.Dataframe(stage_frame(), elem_id="transfer-stages")
-        gr.Markdown("Target test accuracy: same data, same epoch budget.")
-        gr.Dataframe(comparison_table(), elem_id="transfer-comparison")
+        gr.Dataframe(report.stage_frame(METRICS), elem_id="transfer-stages")
         with gr.Row():
-            gr.Plot(stage_curves("loss", "Loss per stage"))
-            gr.Plot(stage_curves("acc", "Accuracy per stage"))
-        gr.Plot(lr_plot())
+            for key, title in (("loss", "Loss per epoch"), ("acc", "Accuracy per epoch")):
+                gr.LinePlot(
+                    report.training_curves(METRICS, key), x="epoch", y="value",
+                    color="series", title=title, tooltip="all",
+                )  # fmt: skip
+        gr.LinePlot(
+            report.lr_trace(METRICS), x="step", y="lr", color="stage",
+            title="Learning rate of the head, as run", tooltip="all",
+        )  # fmt: skip
         if METRICS.get("tuning"):
             gr.Markdown(f"Tuning (best: `{METRICS['tuning']['best']}`):")
-            gr.Dataframe(tuning_frame())
+            gr.Dataframe(report.tuning_frame(METRICS))
     with gr.Tab("Fine-tune"):
         gr.Markdown(
             "Upload a zip with one folder per class (`cats/1.png`, `dogs/2.jpg`, ...). "
@@ -288,7 +344,7 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
         epochs = gr.Slider(1, MAX_EPOCHS, value=5, step=1, label="Epochs")
         train_button = gr.Button("Fine-tune the head", variant="primary")
         train_status = gr.Markdown()
-        train_plot = gr.Plot()
+        train_plot = gr.LinePlot(x="epoch", y="value", color="series", title="Fine-tuning")
         train_button.click(
             fine_tune,
             [zip_file, epochs],
