@@ -49,4 +49,12 @@ def test_type_a_word_see_neighbours_then_the_course_pairs(app, page):
             ["a, day", "pleasant"],
         ]
         page.screenshot(path=str(ARTIFACTS / "cbow.png"), full_page=True)
+
+        # the Model tab says which vectors answer and how much of the memory budget is used
+        page.get_by_role("tab", name="5. Model").click()
+        model_text = page.locator("#model-text")
+        model_text.get_by_text("MB budget").wait_for(timeout=30_000)
+        text = model_text.inner_text()
+        assert "Default model" in text
+        assert "Session models: 0, holding 0.0 MB of this app's 1,024 MB budget" in text
     assert page.console_errors == []
