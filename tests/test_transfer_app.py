@@ -142,3 +142,30 @@ def test_app_without_a_model_starts_and_says_so(monkeypatch, tmp_path):
     assert "not trained yet" in app.model_info()
     with pytest.raises(Exception, match="No model is loaded"):
         app.classify_example(0)
+
+
+@pytest.mark.slow
+def test_session_models_share_one_budget_and_the_evicted_visitor_falls_back(tmp_path):
+    folder = quick_model("transfer")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSFER_MODEL", str(folder))
+        mp.setenv("TRANSFER_SESSION_BUDGET_MB", "3.5")  # two copies of the quick model fit
+        app = load_app("transfer", "transfer_app_budget")
+    size = app.model_bytes(app.DEFAULT.model)
+    assert 2 * size <= app.SESSIONS.budget < 3 * size
+    zipped = handle_file(str(class_zip(tmp_path / "c.zip")))
+    digit = handle_file(str(digit_png(tmp_path / "d.png")[0]))
+    with client_for(app.demo) as first:
+        visitors = [first, *(type(first)(first.src, verbose=False) for _ in range(2))]
+        for visitor in visitors:
+            visitor.predict(zipped, 2, api_name="/fine_tune")
+            scores, _, _ = visitor.predict(digit, api_name="/classify")
+            assert sorted(c["label"] for c in scores["confidences"]) == ["bright", "dark"]
+        # the third fine-tune pushed out the least recently used model: the first visitor's
+        assert len(app.SESSIONS) == 2 and app.SESSIONS.evictions == 1
+        scores, _, _ = first.predict(digit, api_name="/classify")
+        assert set(c["label"] for c in scores["confidences"]) <= set("0123456789")
+        scores, _, _ = visitors[2].predict(digit, api_name="/classify")
+        assert sorted(c["label"] for c in scores["confidences"]) == ["bright", "dark"]
+        usage = first.predict(api_name="/sessions")
+        assert "Session models: 2" in usage and "(1 evicted" in usage and "4 MB budget" in usage

@@ -13,12 +13,14 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import detect_tab  # the Detect tab, spaces/transfer/detect_tab.py
 import gradio as gr
 import pandas as pd
 import torch
 from PIL import Image
 
 from shared.hub import ModelSourceError, load_json, locate_model
+from shared.session_store import MB, SessionStore, Ticket
 from shared.transfer import backbone, data, hub_io, recipe, report
 from shared.transfer.cam import classify, copy_model
 from shared.transfer.data import MAX_PIXELS
@@ -40,6 +42,12 @@ from shared.ui import (
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 # PIL refuses images over twice this, so even Gradio's own decoding of a drawing stays bounded
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
+# Fine-tuned models of every session share one budget ($TRANSFER_SESSION_BUDGET_MB, 1 GB by
+# default); the least recently used go first.
+SESSIONS = SessionStore.from_env("TRANSFER_SESSION_BUDGET_MB")
+# One session's copy of the model: resnet50 weighs about 100 MB in float32, the default
+# test_resnet 1.6 MB. Heavier backbones would let a handful of visitors fill the budget.
+MAX_SESSION_MB = 200
 APP_MAX_IMAGES = 600  # per fine-tune upload: with the time cap, bounds one in-app run
 MAX_EPOCHS = 20
 EXAMPLES = 8  # held-out target digits offered as examples
@@ -66,11 +74,33 @@ def model_info() -> str:
     return STATUS
 
 
-def current(session: hub_io.Classifier | None) -> hub_io.Classifier:
-    clf = session or DEFAULT
+def current(ticket: Ticket | None) -> hub_io.Classifier:
+    """The session's fine-tuned model if it still has one, else the app's model."""
+    clf = SESSIONS.get(ticket)
+    if ticket is not None and clf is None:
+        gr.Warning(
+            f"Your {ticket.name} was removed to free memory for other visitors; "
+            "the app's own model answers instead. Fine-tune again to get it back."
+        )
+    clf = clf or DEFAULT
     if clf is None:
         raise UserInputError(f"No model is loaded. {STATUS}")
     return clf
+
+
+def model_bytes(model: torch.nn.Module) -> int:
+    """What a session's copy of a model holds: its parameters and buffers."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def sessions_usage() -> str:
+    return (
+        f"{SESSIONS.usage()} One fine-tuned model may weigh up to {MAX_SESSION_MB} MB "
+        f"(this app's model: {model_bytes(DEFAULT.model) / MB:,.1f} MB)."
+        if DEFAULT
+        else SESSIONS.usage()
+    )
 
 
 def predict(clf: hub_io.Classifier, image: Image.Image) -> tuple[dict, Image.Image, dict]:
@@ -177,6 +207,11 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
     with tempfile.TemporaryDirectory(prefix="transfer-upload-") as tmp:
         root = data.extract_zip(Path(path), Path(tmp))
         images, labels, names = data.image_folder(root, max_images=APP_MAX_IMAGES)
+    if model_bytes(base.model) > MAX_SESSION_MB * MB:
+        raise UserInputError(
+            f"This app's model weighs {model_bytes(base.model) / MB:,.0f} MB, more than the "
+            f"{MAX_SESSION_MB} MB a session's copy may take: fine-tuning is off here."
+        )
     model = copy_model(base.model)
     backbone.install_head(model, backbone.HeadConfig(), len(names))
     x = data.encode(images, base.data_config)
@@ -194,6 +229,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
     # the session's classes are the user's own pictures: no digit-style preparation for them
     config_json = {**base.config, hub_io.EXTRA_KEY: {"head": {}}}
     clf = hub_io.Classifier(model, names, base.data_config, config_json, base.folder)
+    ticket = SESSIONS.put(clf, model_bytes(model), f"model fine-tuned on {', '.join(names)}")
     summary = (
         f"Trained a new head for **{', '.join(names)}** on {len(images)} images "
         f"({run.trainable:,} trainable parameters, backbone frozen): {len(run.history)} epochs, "
@@ -204,7 +240,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
         [(r["epoch"], r[k], k.removeprefix("train_")) for r in run.history for k in LOGGED],
         columns=["epoch", "value", "series"],
     )
-    return summary, curve, clf
+    return summary, curve, ticket
 
 
 LOGGED = ("train_loss", "train_acc")
@@ -237,8 +273,10 @@ on your own image.
 
 **Limits:** uploads up to {MAX_FILE_SIZE}; images up to {MAX_PIXELS:,} pixels; a fine-tune zip
 up to {APP_MAX_IMAGES} images, {data.MAX_UNZIPPED_BYTES // 2**20} MB unpacked, {MAX_EPOCHS}
-epochs and {TRAIN_SECONDS} s of training; one fine-tune runs at a time. No pickle is ever
-loaded: weights are read from `model.safetensors` only.
+epochs and {TRAIN_SECONDS} s of training; one fine-tune runs at a time. Fine-tuned models of all
+visitors share {SESSIONS.budget // MB:,} MB (`TRANSFER_SESSION_BUDGET_MB`), each at most
+{MAX_SESSION_MB} MB; when the budget is full, the least recently used is dropped and its visitor
+is told so. No pickle is ever loaded: weights are read from `model.safetensors` only.
 """
 
 FIRST = first_view()
@@ -248,7 +286,7 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(STATUS, elem_id="transfer-status")
     demo.load(model_info, outputs=info, api_name="model_info")
-    session = gr.State(None)
+    session = gr.State(None, delete_callback=SESSIONS.discard)  # a Ticket, once fine-tuned
     with gr.Tab("Classify"):
         with gr.Row():
             with gr.Column():
@@ -333,6 +371,8 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
         if METRICS.get("tuning"):
             gr.Markdown(f"Tuning (best: `{METRICS['tuning']['best']}`):")
             gr.Dataframe(report.tuning_frame(METRICS))
+        usage = gr.Markdown(elem_id="transfer-sessions")
+        demo.load(sessions_usage, outputs=usage, api_name="sessions")
     with gr.Tab("Fine-tune"):
         gr.Markdown(
             "Upload a zip with one folder per class (`cats/1.png`, `dogs/2.jpg`, ...). "
@@ -351,7 +391,8 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
             [train_status, train_plot, session],
             api_name="fine_tune",
             concurrency_limit=TRAIN_CONCURRENCY,
-        )
+        ).then(sessions_usage, outputs=usage, api_name=False)
+    detect_tab.build()
     with gr.Tab("How it works"):
         gr.Markdown(HOW_IT_WORKS)
 
