@@ -172,12 +172,22 @@ def test_most_similar_returns_every_other_word_with_its_cosine():
         assert isinstance(score, float)
 
 
-@pytest.mark.parametrize(("asked", "given"), [(0, 1), (-3, 1), (1, 1), (3, 3), (1000, 50)])
-def test_top_k_is_kept_between_1_and_50(asked, given):
+def sixty_words() -> KeyedVectors:
     filler = {f"w{i:02d}": np.eye(80, dtype=np.float32)[i] for i in range(60)}
     filler["w00"] = filler["w00"] + np.eye(80, dtype=np.float32)[1]  # w01 is w00's neighbour
-    top = explore.most_similar(hand_vectors(filler), "w00", topk=asked)
+    return hand_vectors(filler)
+
+
+@pytest.mark.parametrize(("asked", "given"), [(0, 1), (-3, 1), (1, 1), (3, 3), (1000, 50)])
+def test_top_k_is_kept_between_1_and_50(asked, given):
+    top = explore.most_similar(sixty_words(), "w00", topk=asked)
     assert len(top) == given and top[0][0] == "w01"
+
+
+def test_default_top_k_is_10_for_neighbours_and_30_for_the_map():
+    assert len(explore.most_similar(sixty_words(), "w00")) == 10
+    points = explore.neighbourhood(sixty_words(), "W00")  # lowercased like the corpus
+    assert len(points) == 31 and points[0]["word"] == "w00" and points[1]["word"] == "w01"
 
 
 def test_similarity_is_the_cosine_of_the_two_words():
@@ -262,6 +272,18 @@ def test_tsne_map_uses_a_perplexity_of_a_third_of_the_neighbours(topk, perplexit
     assert np.allclose([[p["x"], p["y"]] for p in points], xy, atol=1e-4)
 
 
+def test_neighbourhood_keeps_case_when_told_and_seeds_tsne_with_0():
+    vectors = hand_vectors({"Paris": E[0] + E[1], "paris": E[0], "rome": E[1]})
+    assert [p["word"] for p in explore.neighbourhood(vectors, "Paris", 2, lowercase=False)][0] == (
+        "Paris"
+    )
+    assert explore.neighbourhood(vectors, "PARIS", 2)[0]["word"] == "paris"
+    with pytest.raises(CBOWInputError, match="'PARIS' is not in the vocabulary"):
+        explore.neighbourhood(vectors, "PARIS", 2, lowercase=False)
+    default = explore.neighbourhood(hand_vectors(), "king", topk=5, method="tsne")
+    assert default == explore.neighbourhood(hand_vectors(), "king", topk=5, method="tsne", seed=0)
+
+
 def test_neighbourhood_with_tsne_and_an_unknown_method():
     vectors = hand_vectors()
     points = explore.neighbourhood(vectors, "king", topk=5, method="tsne")
@@ -312,6 +334,9 @@ def test_word_limits_and_phrases():
     assert explore.check_word(vectors, "new_york") == "new_york"  # a phrase is one word
     with pytest.raises(CBOWInputError, match="'new york' has spaces"):
         explore.check_word(vectors, "new york")
+    # with a '_' in it, a spaced query is looked up as it is (and here not found)
+    with pytest.raises(CBOWInputError, match="'new_york times' is not in the vocabulary"):
+        explore.check_word(vectors, "new_york times")
     fifty = "x" * explore.MAX_WORD_CHARS
     with pytest.raises(CBOWInputError, match="is not in the vocabulary"):  # long, but allowed
         explore.check_word(vectors, fifty)
