@@ -121,7 +121,7 @@ def start_bundle(bundle: Path, env: dict[str, str]) -> tuple[subprocess.Popen, C
 def space_env(hf_home: Path) -> dict[str, str]:
     """The environment of a Space: the preloaded HF cache, offline, no model variables."""
     drop = {"HUB_ORG", "ARTIFACTS_DIR", "HF_HUB_CACHE", "PYTHONPATH"}
-    drop |= {f"{app.upper()}_MODEL" for app in APPS}
+    drop |= {f"{app.upper()}_MODEL" for app in (*APPS, "detect")}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     return {**env, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
 
@@ -144,12 +144,17 @@ def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
     assert json.loads((bundle / "models.json").read_text()) == expected
     # What preload_from_hub leaves behind: the repo in the Space's HF cache, and nothing else.
     cache_repo(repo, quick_model(app), cache=tmp_path / "hf" / "hub")
+    if detector:
+        cache_repo(detector, quick_model("detect"), cache=tmp_path / "hf" / "hub")
     proc, client = start_bundle(bundle, space_env(tmp_path / "hf"))
     try:
         status = client.predict(api_name="/model_info")
         assert repo in status and "not trained" not in status, status
         api_name, args, check = PROBES[app]
         assert check(client.predict(*args, api_name=api_name))
+        if detector:  # the Detect tab answers from the detector repo the bundle names
+            _, table, summary = client.predict(3, 0.05, api_name="/detect_scene")
+            assert table["data"] and "Scene 3 holds the digits" in summary
     finally:
         proc.terminate()
         proc.wait(timeout=30)
