@@ -85,3 +85,12 @@ def mean_average_precision(
         for label, value in zip(present, per_class, strict=True):
             result["per_class"].setdefault(classes[int(label) - 1], {})[key] = float(value)
     return result
+
+
+def detect_image(
+    detector: Detector, image: Image.Image | np.ndarray, min_score: float = 0.0
+) -> list[Detection]:
+    """Every detection in one image scoring at least `min_score`, best first, in its pixels."""
+    x = to_tensor(image, detector.config.light_on_dark)
+    found = detections(predict(detector, [x])[0], detector.config.classes)
+    return [d for d in found if d.score >= min_score]

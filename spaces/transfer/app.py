@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import detect_tab  # the Detect tab, spaces/transfer/detect_tab.py
-import detect_tab  # the Detect tab, spaces/transfer/detect_tab.py
 import gradio as gr
 import pandas as pd
 import torch
@@ -393,7 +392,6 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
             api_name="fine_tune",
             concurrency_limit=TRAIN_CONCURRENCY,
         ).then(sessions_usage, outputs=usage, api_name=False)
-    detect_tab.build()
     detect_tab.build()
     with gr.Tab("How it works"):
         gr.Markdown(HOW_IT_WORKS)
