@@ -281,6 +281,24 @@ def test_cam_box_is_the_region_around_the_peak():
     assert cam_box(cam) == (3, 2, 7, 5)
 
 
+def test_an_empty_cam_falls_back_to_a_finer_stage(monkeypatch):
+    from shared.transfer import cam
+
+    model = tiny(num_classes=2, img_size=32)
+    tried = []
+
+    def fake(model, x, class_index, layer):
+        tried.append(layer)
+        heat = np.zeros((32, 32))
+        if layer == "layer1":
+            heat[4:8, 20:24] = 1.0
+        return heat
+
+    monkeypatch.setattr(cam, "grad_cam", fake)
+    heat = cam.positive_cam(model, random_split(1, size=32)[0], 1)
+    assert tried == ["layer2", "layer1"] and cam.cam_box(heat) == (20, 4, 24, 8)
+
+
 def test_grad_cam_works_with_a_frozen_model():
     model = tiny(num_classes=2, img_size=32)
     backbone.freeze(model, -1)
