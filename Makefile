@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APPS := anomaly cbow transfer
+# Default models: one per app, plus the detector of the transfer app's Detect tab.
+MODELS := $(APPS) detect
 export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: help install demo serve train test browser bench lint format mutate
@@ -32,8 +34,10 @@ artifacts/%/config.json: | $(STAMP)
 artifacts/pretrained/config.json: | $(STAMP)
 	$(PY) -m training.pretrain --out artifacts/pretrained
 artifacts/transfer/config.json: | artifacts/pretrained/config.json
+# The detector's backbone comes from the transfer lab's classifier (see training/detect.py).
+artifacts/detect/config.json: | artifacts/transfer/config.json
 
-demo: $(STAMP) $(foreach app,$(APPS),artifacts/$(app)/config.json)
+demo: $(STAMP) $(foreach model,$(MODELS),artifacts/$(model)/config.json)
 	$(PY) spaces/serve.py
 
 serve: $(STAMP)
@@ -41,7 +45,7 @@ serve: $(STAMP)
 
 train: $(STAMP)
 	$(PY) -m training.pretrain --out artifacts/pretrained
-	for app in $(APPS); do $(PY) -m training.$$app --out artifacts/$$app || exit 1; done
+	for app in $(MODELS); do $(PY) -m training.$$app --out artifacts/$$app || exit 1; done
 
 # Browser tests need Debian's chromium (Playwright's own download cannot reach its host).
 browser:
