@@ -68,3 +68,24 @@ def test_cli_flags_reach_the_config(tmp_path):
     config = pretrain.config_from(args)
     assert (config.images, config.epochs, config.lr) == (123, 7, 0.01)
     assert pretrain.config_from(pretrain.parse_args(["--quick"])).images == 2_000
+
+
+def test_every_flag_reaches_the_saved_model(tmp_path):
+    flags = {"--images": 500, "--val-images": 100, "--epochs": 1, "--batch-size": 64,
+             "--lr": 0.01, "--img-size": 12, "--threads": 1, "--seed": 2}  # fmt: skip
+    out = tmp_path / "m"
+    pretrain.main(["--quick", "--out", str(out), "--backbone", "test_resnet"]
+                  + [str(v) for pair in flags.items() for v in pair])  # fmt: skip
+    saved = load_json(out / "config.json")["transfer"]["pretrain"]
+    assert {f"--{k.replace('_', '-')}": v for k, v in saved.items() if k != "backbone"} == flags
+    assert load_json(out / "config.json")["pretrained_cfg"]["input_size"] == [3, 12, 12]
+    metrics = load_json(out / "metrics.json")
+    assert metrics["glyphs"] == {"train": 500, "val": 100, "classes": 37}
+    parser_flags = {
+        option
+        for action in pretrain.build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+    exercised = {*flags, "--quick", "--out", "--backbone", "--push-to-hub", "--help"}
+    assert parser_flags <= exercised, parser_flags - exercised

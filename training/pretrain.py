@@ -58,7 +58,7 @@ class PretrainConfig:
 QUICK = {"images": 2_000, "val_images": 400, "epochs": 1, "img_size": 16}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -82,10 +82,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             default=value,
             help=f"{text} (default: {value})",
         )
-    args = parser.parse_args(argv)
-    if args.quick:
-        vars(args).update(QUICK)
-    return args
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    if parser.parse_known_args(argv)[0].quick:
+        parser.set_defaults(**QUICK)  # --quick changes the defaults; flags given still win
+    return parser.parse_args(argv)
 
 
 def config_from(args: argparse.Namespace) -> PretrainConfig:

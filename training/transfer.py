@@ -51,14 +51,14 @@ QUICK = {
     "source_epochs": 4,
     "source_images": 4000,
     "epochs": 6,
-    "few_labels": [5],
+    "few_labels": "5",
     "few_epochs": 4,
     "seeds": 1,
     "max_images": 600,
 }
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     add_common_args(p, "transfer")
     # timm's tiny registered ResNet (0.4M parameters, same stages as resnet18): the offline
@@ -160,11 +160,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-images", type=int, default=None, help="use at most N (default: all)")
     p.add_argument("--tune", type=int, default=0, help="Optuna trials, 0: off (default: 0)")
     p.add_argument("--folds", type=int, default=3, help="CV folds for --tune (default: 3)")
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = build_parser()
+    if p.parse_known_args(argv)[0].quick:
+        p.set_defaults(**QUICK)  # --quick changes the defaults; flags given still win
     args = p.parse_args(argv)
-    if args.quick:
-        vars(args).update({k: v for k, v in QUICK.items()})
-    else:
-        args.few_labels = [int(n) for n in str(args.few_labels).split(",") if n]
+    args.few_labels = [int(n) for n in str(args.few_labels).split(",") if n]
     args.unfreeze_plan = [int(n) for n in str(args.unfreeze_plan).split(",") if n]
     return args
 

@@ -1,0 +1,133 @@
+"""Every documented flag of training.transfer runs, and its effect shows in what was saved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from shared.hub import load_json
+from shared.transfer.data import TransferInputError
+from training import transfer
+
+# one run that sets every numeric and switch flag away from its default (and from --quick's)
+FLAGS = {
+    "--seed": "3",
+    "--img-size": "24",
+    "--source-images": "1000",
+    "--source-epochs": "2",
+    "--epochs": "3",
+    "--batch-size": "16",
+    "--lr": "0.001",
+    "--weight-decay": "0.01",
+    "--layer-decay": "0.5",
+    "--probe-lr-scale": "5.0",
+    "--dropout": "0.1",
+    "--head-hidden": "8",
+    "--freeze-until": "4",
+    "--unfreeze-plan": "1",
+    "--few-labels": "3,4",
+    "--few-epochs": "2",
+    "--seeds": "2",
+    "--threads": "1",
+    "--max-images": "200",
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model"
+    argv = ["--quick", "--out", str(out), "--no-augment"]
+    transfer.main(argv + [item for pair in FLAGS.items() for item in pair])
+    return out
+
+
+@pytest.mark.slow
+def test_every_setting_reaches_the_saved_config(run):
+    config = load_json(run / "config.json")
+    saved = config["transfer"]["training"]
+    for flag, value in FLAGS.items():
+        key = flag[2:].replace("-", "_")
+        lists = ("few_labels", "unfreeze_plan")
+        want = [int(v) for v in value.split(",")] if key in lists else type(saved[key])(value)
+        assert saved[key] == want, flag
+    assert saved["augment"] is False and saved["quick"] is True
+    assert config["transfer"]["head"] == {"dropout": 0.1, "hidden": 8}
+    assert config["pretrained_cfg"]["input_size"] == [3, 24, 24]
+
+
+@pytest.mark.slow
+def test_every_setting_shaped_the_run(run):
+    metrics = load_json(run / "metrics.json")
+    assert set(metrics["few_label"]) == {"3", "4"}
+    assert all(len(v["seeds"]) == 2 for v in metrics["few_label"].values())
+    full = metrics["full"]
+    assert all(len(v) == 2 for v in full["seeds"].values())  # --seeds 2
+    assert [s["n_frozen"] for s in full["stages"]] == [4, 1]  # --freeze-until, --unfreeze-plan
+    assert sum(len(s["history"]) for s in full["stages"]) == 3  # --epochs over the stages
+    assert max(s["lr_trace"][0] for s in full["stages"]) <= 0.001  # --lr is the peak
+    assert len(metrics["test_index"]) == 40  # --max-images 200, a fifth held out
+    assert metrics["source"]["glyphs"]["train"] == 1000  # --source-images
+    assert len(metrics["source"]["history"]) == 2  # --source-epochs
+    assert load_json(run / "source" / "config.json")["pretrained_cfg"]["input_size"] == [3, 24, 24]
+
+
+def image_folder(root, classes=("dark", "bright"), per_class=8):
+    rng = np.random.default_rng(0)
+    for value, name in zip((30, 220), classes, strict=True):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.clip(value + rng.normal(0, 10, (12, 12)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.mark.slow
+def test_data_pretrained_from_tune_and_push(run, tmp_path, fake_hub):
+    out = tmp_path / "mine"
+    transfer.main(
+        ["--quick", "--out", str(out), "--data", str(image_folder(tmp_path / "images"))]
+        + ["--pretrained-from", str(run / "source"), "--img-size", "24", "--few-labels", "2"]
+        + ["--tune", "2", "--folds", "2", "--push-to-hub", "me/my-classifier"]
+    )
+    config, metrics = load_json(out / "config.json"), load_json(out / "metrics.json")
+    assert config["label_names"] == ["bright", "dark"]
+    assert "input_style" not in config["transfer"]  # a person's own classes: no digit styling
+    assert config["transfer"]["training"]["source"] == str(run / "source")
+    assert "source" not in metrics  # nothing was pretrained: the given model was used
+    assert len(metrics["tuning"]["trials"]) == 2
+    assert len(metrics["tuning"]["trials"][0]["fold_accuracies"]) == 2
+    assert fake_hub["create"]["repo_id"] == "me/my-classifier"
+    (_, upload, files) = fake_hub["log"][-1]
+    assert upload["repo_type"] == "model" and "model.safetensors" in files
+
+
+def test_online_only_flags_fail_offline_with_a_message(tmp_path):
+    with pytest.raises(TransferInputError, match="Could not load weights for 'test_resnet'"):
+        transfer.main(["--quick", "--out", str(tmp_path / "a"), "--pretrained"])
+    with pytest.raises(Exception, match="(?i)offline|connect|reach|not found|couldn't"):
+        transfer.main(["--quick", "--out", str(tmp_path / "b"), "--dataset", "ylecun/mnist"])
+
+
+def test_an_unknown_backbone_is_named_with_close_timm_names(tmp_path):
+    with pytest.raises(TransferInputError, match="Unknown backbone 'resnet_18'.*resnet18"):
+        transfer.main(["--quick", "--out", str(tmp_path / "c"), "--backbone", "resnet_18"])
+
+
+def test_quick_sets_defaults_that_flags_still_override():
+    assert transfer.parse_args(["--quick"]).epochs == transfer.QUICK["epochs"]
+    assert transfer.parse_args(["--quick", "--epochs", "9"]).epochs == 9
+    assert transfer.parse_args([]).few_labels == [5, 10, 25]
+
+
+def test_every_documented_flag_is_exercised_here():
+    exercised = {*FLAGS, "--quick", "--out", "--no-augment", "--augment", "--data"}
+    exercised |= {"--pretrained-from", "--tune", "--folds", "--push-to-hub", "--pretrained"}
+    exercised |= {"--dataset", "--hub-dataset", "--few-seeds", "--help", "--backbone"}
+    parser_flags = {
+        option
+        for action in transfer.build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+    assert parser_flags <= exercised, parser_flags - exercised
