@@ -125,6 +125,9 @@ def test_fine_tune_serves_only_its_session(client, tmp_path):
         handle_file(str(class_zip(tmp_path / "c.zip"))), 3, api_name="/fine_tune"
     )
     assert "Trained a new head for **bright, dark**" in status
+    assert "on 12 images" in status and ": 3 epochs, finished" in status  # the epochs asked for
+    epochs = {row[0] for row in plot["data"]}
+    assert epochs == {1, 2, 3}, plot  # the curve has one point per epoch and series
     scores, _, _ = client.predict(
         handle_file(str(digit_png(tmp_path / "d.png")[0])), api_name="/classify"
     )
