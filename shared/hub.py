@@ -236,16 +236,27 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def push_folder(folder: Path, repo_id: str, repo_type: str = "model", message: str = "") -> str:
-    """Create `repo_id` if needed and upload `folder` as it is; return the repo URL."""
+def push_folder(
+    folder: Path,
+    repo_id: str,
+    repo_type: str = "model",
+    message: str = "",
+    token: str | None = None,
+) -> str:
+    """Create `repo_id` if needed and upload `folder` as it is; return the repo URL.
+
+    `token` is a signed-in visitor's (an app's Hub push); None uses the machine's saved token.
+    """
     check_repo_id(repo_id)
     api = HfApi()
     sdk = "gradio" if repo_type == "space" else None
-    url = api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, space_sdk=sdk)
+    auth = {"token": token} if token else {}  # none given: huggingface_hub's saved token
+    url = api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, space_sdk=sdk, **auth)
     api.upload_folder(
         repo_id=repo_id,
         folder_path=str(folder),
         repo_type=repo_type,
         commit_message=message or f"Upload {Path(folder).name}",
+        **auth,
     )
     return str(url)

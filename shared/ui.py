@@ -118,8 +118,13 @@ def delete_cache() -> tuple[int, int]:
 
 
 def launch_kwargs() -> dict:
-    """Arguments for `demo.launch()` and `gr.mount_gradio_app()` that every app uses."""
-    return {"max_file_size": MAX_FILE_SIZE, "footer_links": ["api", "gradio"]}
+    """Arguments for `demo.launch()` and `gr.mount_gradio_app()` that every app uses.
+
+    `mcp_server`: each app's public endpoints are also MCP tools, described by their
+    docstrings, at <app>/gradio_api/mcp/ (the schema at <app>/gradio_api/mcp/schema). It needs
+    the `mcp` package below 2: mcp 2.x fails to start the server (the app runs on without it).
+    """
+    return {"max_file_size": MAX_FILE_SIZE, "footer_links": ["api", "gradio"], "mcp_server": True}
 
 
 def model_status(location) -> str:

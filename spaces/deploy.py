@@ -83,6 +83,8 @@ def build_bundle(
     card.data.app_file = "app.py"
     card.data.models = list(models.values())
     card.data.preload_from_hub = list(models.values())  # in the Space's HF cache at build time
+    card.data.hf_oauth = True  # "Sign in with Hugging Face": a visitor pushes a model they trained
+    card.data.hf_oauth_scopes = ["write-repos"]  # ... to a repo in their own account
     card.save(out / "README.md")
     return out
 

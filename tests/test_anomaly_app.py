@@ -5,6 +5,8 @@ One client for the module: later tests score with the model an earlier one train
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 
@@ -16,6 +18,8 @@ from gradio_client import handle_file
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from shared.anomaly.report import FLAGGED_SHOWN
+
+WINDOW = 200  # the quick model's ECG window
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +41,49 @@ def number(report: str, name: str) -> float:
     return float(re.search(rf"{name} \*\*([\d.]+)\*\*", report).group(1))
 
 
+def plot(output) -> dict:
+    """A gr.Plot output over HTTP: plotly's JSON, drawn by the browser (or an update holding it)."""
+    if output.get("__type__") == "update":
+        assert output["visible"]
+        output = output["value"]
+    assert output["type"] == "plotly"
+    return json.loads(output["plot"])
+
+
+def drawn_threshold(histogram) -> float:
+    (line,) = plot(histogram)["layout"]["shapes"]
+    assert line["x0"] == line["x1"]
+    return line["x0"]
+
+
+def array(x) -> np.ndarray:
+    """A plotly JSON array: a list, or typed binary ({"dtype": ..., "bdata": base64})."""
+    if isinstance(x, dict):
+        return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+    return np.asarray(x)
+
+
+def flagged_points(series) -> np.ndarray:
+    (trace,) = [t for t in plot(series)["data"] if t["name"] == "flagged"]
+    return array(trace["x"])
+
+
 def check_view(out, threshold: float | None = None) -> int:
     """The view's parts agree with each other and with scikit-learn; returns the flagged count."""
-    count, report, confusion, flagged, _, _, csv = out
+    count, report, confusion, flagged, histogram, series, csv = out
     n = flagged_count(count)
     rows = pd.read_csv(csv)
     if threshold is not None:
         assert f"above {threshold:.4g}" in count
+        assert drawn_threshold(histogram) == pytest.approx(threshold)
         np.testing.assert_array_equal(rows["flagged"], (rows["error"] > threshold).astype(int))
+    # ECG is a series: its plot marks exactly the points of flagged windows (the quick model's
+    # windows are 200 points long), every one of them though the line itself is downsampled
+    covered = np.zeros(rows["first point"].max() + WINDOW, dtype=bool)
+    for first in rows.loc[rows["flagged"] == 1, "first point"]:
+        covered[first : first + WINDOW] = True
+    np.testing.assert_array_equal(flagged_points(series), np.flatnonzero(covered))
+    assert plot(series)["layout"]["title"]["text"] == f"Series: {covered.sum():,} points flagged"
     assert rows["flagged"].sum() == n
     assert len(flagged["data"]) == min(n, FLAGGED_SHOWN)
     (tn, fp), (fn, tp) = (r[1:] for r in confusion["data"])

@@ -69,6 +69,8 @@ def test_bundle_layout_and_front_matter(tmp_path, app, monkeypatch):
     repos = [f"someorg/{load_deploy().REPO_NAMES[app]}"]
     repos += [f"someorg/{load_deploy().REPO_NAMES[c]}" for c in COMPANIONS.get(app, ())]
     assert card.models == repos and card.preload_from_hub == repos
+    # Spaces OAuth, so a signed-in visitor can push a model they trained to their account
+    assert card.hf_oauth is True and card.hf_oauth_scopes == ["write-repos"]
     assert sorted(json.loads((out / "models.json").read_text()).values()) == sorted(repos)
 
 

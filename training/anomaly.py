@@ -22,21 +22,18 @@ from __future__ import annotations
 import argparse
 import tempfile
 import urllib.request
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from types import NoneType, UnionType
 from typing import get_args, get_origin, get_type_hints
 
-import pandas as pd
-from huggingface_hub import EvalResult
-
+from shared.anomaly.artifact import save_model
 from shared.anomaly.builtin import BUILTINS, KDD_WINDOW, load_builtin
 from shared.anomaly.data import ECG_WINDOW
 from shared.anomaly.model import LOSSES, VARIANTS
 from shared.anomaly.scoring import RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.anomaly.upload import read_csv, task_from_frame
-from shared.hub import save_json, write_model_card
 from shared.training import (
     add_common_args,
     is_main_process,
@@ -44,15 +41,6 @@ from shared.training import (
     output_dir,
     training_command,
 )
-
-METRIC_NAMES = {
-    "roc_auc": "ROC-AUC",
-    "pr_auc": "PR-AUC",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-}
-
 
 # what each TrainSettings field means on the command line; its default comes from the dataclass
 SETTINGS_HELP = {
@@ -183,64 +171,10 @@ def main(argv: list[str] | None = None) -> Path:
     folder = output_dir(args.out, "anomaly")
     if not is_main_process():  # under torchrun every process trained; one saves
         return folder
-    result.model.save(folder)
-    save_json(
-        folder / "metrics.json",
-        {
-            "test": result.metrics,
-            "history": result.history,
-            "stop_reason": result.stop_reason,
-            "settings": asdict(settings),  # the resolved training settings, beside the config
-            "budget": asdict(result.budget),
-        },
-    )
-    write_card(folder, result, data.name)
+    save_model(folder, result, settings, data.name, training_command("training.anomaly"))
     print(f"saved to {folder}: " + ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
     maybe_push(folder, args.push_to_hub)
     return folder
-
-
-def write_card(folder: Path, result, dataset: str) -> None:
-    config = result.model.config
-    evals = [
-        EvalResult(
-            task_type="anomaly-detection",
-            task_name="Anomaly detection (anomaly = positive class)",
-            dataset_type=dataset,
-            dataset_name=dataset,
-            metric_type=key,
-            metric_name=name,
-            metric_value=float(result.metrics[key]),
-        )
-        for key, name in METRIC_NAMES.items()
-        if key in result.metrics and not pd.isna(result.metrics[key])
-    ]
-    record = RULES[config.threshold_rule]
-    rule = f"'{record.label}'"
-    if record.param_name:
-        rule += f" ({record.param_name} = {config.threshold_param:g})"
-    on = "labelled validation" if config.threshold_rule == "best_f1" else "training"
-    write_model_card(
-        folder,
-        title=f"Autoencoder anomaly detector ({dataset})",
-        summary=(
-            f"A {result.model.describe()}. A sample is an anomaly when its reconstruction error "
-            f"({config.loss.upper()}) exceeds {config.threshold:.4g}, chosen by the rule "
-            f"{rule}. It flagged {config.expected_flag_rate:.1%} of the {on} samples. "
-            "Anomaly is the positive class."
-        ),
-        library_name="pytorch",
-        tags=["anomaly-detection", "autoencoder", "pytorch_model_hub_mixin"],
-        datasets=[dataset],
-        eval_results=evals,
-        command=training_command("training.anomaly"),
-        usage=(
-            "from shared.anomaly.model import load_autoencoder\n"
-            "model = load_autoencoder('org/name')  # or a local folder\n"
-            "errors = model.score(raw_rows)  # raw, unscaled rows or windows\n"
-            "anomalous = errors > model.config.threshold"
-        ),
-    )
 
 
 if __name__ == "__main__":

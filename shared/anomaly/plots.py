@@ -1,9 +1,16 @@
-"""The anomaly app's figures: error histogram, ROC and PR curves, a sample, a flagged series."""
+"""The anomaly app's plot data: plain DataFrames the browser draws, no figures made here.
+
+A series of 10,000 points drawn point by point is a solid block on a 1,000-pixel-wide plot,
+and sending it costs more than it shows: `downsample` keeps the smallest and largest value of
+each bucket (so every spike survives) and every flagged point (so no decision disappears).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-from matplotlib.figure import Figure
+import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
     precision_recall_curve,
@@ -11,90 +18,157 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-import shared.plots  # noqa: F401 - selects the Agg backend before pyplot loads
-
-from matplotlib import pyplot as plt  # noqa: E402 isort: skip
-
-NORMAL, ANOMALY, LINE = "#2563eb", "#dc2626", "#111827"
+SERIES_POINTS = 2_000  # ~2 points per pixel of a full-width plot: min and max of each bucket
+CURVE_POINTS = 1_000  # points of a ROC or PR line; more don't change what a plot shows
+HISTOGRAM_BINS = 50
 
 
-def _figure(width: float = 6.4, height: float = 3.4):
-    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
-    plt.close(fig)  # the caller owns it; keep pyplot's global list from growing per request
-    return fig, ax
+def downsample(
+    values: np.ndarray, keep: np.ndarray | None = None, max_points: int = SERIES_POINTS
+) -> np.ndarray:
+    """Indices of `values` to draw: the min and max of each bucket, plus every index in `keep`.
+
+    `max_points // 2` equal buckets cover the series in order; a series no longer than
+    `max_points` is kept whole. `keep` is a boolean mask (flagged points). Sorted, unique.
+    """
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max(1, max_points // 2)
+    edges = np.linspace(0, n, buckets + 1).astype(int)
+    starts = edges[:-1]
+    lows = np.minimum.reduceat(values, starts)
+    highs = np.maximum.reduceat(values, starts)
+    chosen = []
+    for start, end, low, high in zip(starts, edges[1:], lows, highs, strict=True):
+        part = values[start:end]
+        chosen.append(start + int(np.argmax(part == low)))
+        chosen.append(start + int(np.argmax(part == high)))
+    picked = np.asarray(chosen)
+    if keep is not None:
+        picked = np.concatenate([picked, np.flatnonzero(keep)])
+    return np.unique(picked)
 
 
-def error_histogram(errors: np.ndarray, labels: np.ndarray | None, threshold: float) -> Figure:
-    """Reconstruction errors, split by label when labels exist, with the threshold line."""
-    fig, ax = _figure()
-    bins = np.histogram_bin_edges(errors, bins=50)
-    step = {"bins": bins, "histtype": "stepfilled"}  # one shape, not 50 bars: 1/3 faster to draw
+def series_points(
+    series: np.ndarray,
+    flagged: np.ndarray,
+    point_labels: np.ndarray | None = None,
+    max_points: int = SERIES_POINTS,
+) -> pd.DataFrame:
+    """The series to draw: time step, value, flagged, labelled (1 = anomaly), downsampled."""
+    flagged = np.asarray(flagged, dtype=bool)
+    idx = downsample(np.asarray(series), flagged, max_points)
+    labelled = np.zeros(len(idx), dtype=int) if point_labels is None else point_labels[idx]
+    return pd.DataFrame(
+        {
+            "time step": idx,
+            "value": np.asarray(series, dtype=np.float64)[idx],
+            "flagged": flagged[idx],
+            "labelled": np.asarray(labelled, dtype=int),
+        }
+    )
+
+
+def error_histogram(
+    errors: np.ndarray, labels: np.ndarray | None, bins: int = HISTOGRAM_BINS
+) -> pd.DataFrame:
+    """Counts of reconstruction errors in equal bins, per label group when labels exist.
+
+    One row per (bin, group): left and right edge, centre, samples, group ("all samples", or
+    "normal" and "anomaly"). The threshold is drawn over it; it doesn't change the counts.
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    edges = np.histogram_bin_edges(errors, bins=bins)
     if labels is None:
-        counts, _, _ = ax.hist(errors, color=NORMAL, alpha=0.7, label="all samples", **step)
+        groups = {"all samples": errors}
     else:
-        counts, _, _ = ax.hist(
-            [errors[labels == 0], errors[labels == 1]], color=[NORMAL, ANOMALY], alpha=0.6,
-            label=["normal", "anomaly"], **step,
-        )  # fmt: skip
-    ax.axvline(threshold, color=LINE, linestyle="--", label=f"threshold {threshold:.4g}")
-    filled = np.asarray(counts)[np.asarray(counts) > 0]
-    # a few anomalies beside thousands of normal samples: the tail they sit in needs log counts
-    log = filled.size > 0 and filled.max() > 20 * filled.min()
-    if log:
-        ax.set_yscale("log")
-    ax.set(
-        xlabel="reconstruction error", ylabel="samples (log scale)" if log else "samples",
-        title="Reconstruction errors",
-    )  # fmt: skip
-    ax.legend()
-    return fig
+        groups = {"normal": errors[labels == 0], "anomaly": errors[labels == 1]}
+    frames = []
+    for group, values in groups.items():
+        counts, _ = np.histogram(values, bins=edges)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "left": edges[:-1],
+                    "right": edges[1:],
+                    "error": (edges[:-1] + edges[1:]) / 2,
+                    "samples": counts,
+                    "group": group,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
-def roc_pr(errors: np.ndarray, labels: np.ndarray) -> Figure:
-    """ROC and precision-recall curves, anomaly as the positive class."""
-    fig, (roc, pr) = plt.subplots(1, 2, figsize=(8, 3.4), layout="constrained")
-    plt.close(fig)
+def _thin(frame: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """Every k-th row, first and last kept, so a line of `max_points` keeps its shape."""
+    if len(frame) <= max_points:
+        return frame
+    idx = np.unique(np.r_[np.linspace(0, len(frame) - 1, max_points).astype(int), len(frame) - 1])
+    return frame.iloc[idx].reset_index(drop=True)
+
+
+def roc_pr(
+    errors: np.ndarray, labels: np.ndarray, max_points: int = CURVE_POINTS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ROC and precision-recall curves, anomaly as the positive class, each named by its area.
+
+    ROC: false positive rate, true positive rate, curve ("AUC 0.912" or "chance").
+    PR: recall, precision, curve ("AP 0.654" or "chance": the share of anomalies).
+    """
     fpr, tpr, _ = roc_curve(labels, errors)
-    roc.plot(fpr, tpr, color=ANOMALY, label=f"AUC {roc_auc_score(labels, errors):.3f}")
-    roc.plot([0, 1], [0, 1], color="gray", linestyle=":")
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    auc = roc_auc_score(labels, errors)
+    roc = pd.concat(
+        [
+            _thin(
+                pd.DataFrame({"false positive rate": fpr, "true positive rate": tpr}), max_points
+            ).assign(curve=f"AUC {auc:.3f}"),
+            pd.DataFrame(
+                {
+                    "false positive rate": [0.0, 1.0],
+                    "true positive rate": [0.0, 1.0],
+                    "curve": "chance",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     precision, recall, _ = precision_recall_curve(labels, errors)
     ap = average_precision_score(labels, errors)
-    pr.plot(recall, precision, color=ANOMALY, label=f"AP {ap:.3f}")
-    pr.axhline(labels.mean(), color="gray", linestyle=":", label="chance")
-    pr.set(xlabel="recall", ylabel="precision", title="Precision-recall")
-    for ax in (roc, pr):
-        ax.legend(loc="lower right" if ax is roc else "upper right")
-        ax.grid(alpha=0.3)
-    return fig
+    base = float(np.mean(labels))
+    pr = pd.concat(
+        [
+            _thin(pd.DataFrame({"recall": recall, "precision": precision}), max_points).assign(
+                curve=f"AP {ap:.3f}"
+            ),
+            pd.DataFrame({"recall": [0.0, 1.0], "precision": [base, base], "curve": "chance"}),
+        ],
+        ignore_index=True,
+    )
+    return roc, pr
 
 
-def sample_plot(sample: np.ndarray, reconstruction: np.ndarray, title: str) -> Figure:
-    """The TF tutorial's figure: input against reconstruction, the error shaded between."""
-    fig, ax = _figure()
-    xs = np.arange(len(sample))
-    ax.plot(xs, sample, color=NORMAL, label="input")
-    ax.plot(xs, reconstruction, color=ANOMALY, label="reconstruction")
-    ax.fill_between(xs, sample, reconstruction, color="#fca5a5", alpha=0.5, label="error")
-    ax.set(xlabel="feature / time step", title=title)
-    ax.legend()
-    return fig
+def sample_lines(sample: np.ndarray, reconstruction: np.ndarray) -> pd.DataFrame:
+    """The TF tutorial's figure as data: input and reconstruction at each feature or time step."""
+    steps = np.arange(len(sample))
+    return pd.DataFrame(
+        {
+            "step": np.r_[steps, steps],
+            "value": np.r_[sample, reconstruction].astype(np.float64),
+            "line": ["input"] * len(steps) + ["reconstruction"] * len(steps),
+        }
+    )
 
 
-def series_plot(
-    series: np.ndarray, flagged: np.ndarray, point_labels: np.ndarray | None = None
-) -> Figure:
-    """The series with flagged points in red and labelled anomalies shaded."""
-    fig, ax = _figure(9, 3)
-    xs = np.arange(len(series))
-    ax.plot(xs, series, color=NORMAL, linewidth=0.6, label="series")
-    if point_labels is not None and point_labels.any():
-        ax.fill_between(
-            xs, series.min(), series.max(), where=point_labels > 0, color="#fde68a",
-            alpha=0.6, label="labelled anomaly",
-        )  # fmt: skip
-    hits = flagged > 0
-    ax.scatter(xs[hits], series[hits], s=4, color=ANOMALY, label="flagged", zorder=3)
-    ax.set(xlabel="time step", title=f"Series: {int(hits.sum())} points flagged")
-    ax.legend(loc="upper right")
-    return fig
+def loss_curves(
+    history: Sequence[dict[str, float]], keys: Sequence[str] = ("train_loss", "val_loss")
+) -> pd.DataFrame:
+    """Per-check losses in long form: epoch, loss, curve ("train loss", "val loss")."""
+    rows = [
+        {"epoch": row["epoch"], "loss": row[key], "curve": key.replace("_", " ")}
+        for key in keys
+        for row in history
+        if key in row
+    ]
+    return pd.DataFrame(rows, columns=["epoch", "loss", "curve"])

@@ -2,9 +2,9 @@
 
 The anomaly app's Detect tab, without Gradio: `score` runs a model over a built-in test split or
 a parsed upload and returns a `Scored`; `view` turns it and a threshold into a `ThresholdView`
-(text, tables, figures and a CSV, all decided by that one threshold); `compare_rules` sets the
-model's threshold rule beside the others; `sample` draws one row against its reconstruction.
-The app turns figures into page data; nothing here imports Gradio.
+(text, tables, plot data and a CSV, all decided by that one threshold); `compare_rules` sets the
+model's threshold rule beside the others; `sample` sets one row beside its reconstruction.
+Everything here is data (shared/anomaly/plots.py); the app draws it. Nothing imports Gradio.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from shared.anomaly.builtin import load_builtin
 from shared.anomaly.data import window_labels, windows
 from shared.anomaly.model import Autoencoder
-from shared.anomaly.plots import error_histogram, sample_plot, series_plot
+from shared.anomaly.plots import error_histogram, sample_lines, series_points
 from shared.anomaly.scoring import RULES, flags, metrics, point_scores
 from shared.anomaly.upload import table_from_frame
 from shared.errors import UserInputError
@@ -59,8 +58,8 @@ class ThresholdView:
     metrics: dict | None  # scoring.metrics at this threshold, when labels exist
     confusion: pd.DataFrame
     flagged: pd.DataFrame  # the top FLAGGED_SHOWN flagged rows, worst first
-    histogram: Figure  # errors with the threshold line
-    series: Figure | None  # series only: the points whose score is above the threshold
+    histogram: pd.DataFrame  # error counts per bin (plots.error_histogram); drawn with the line
+    series: pd.DataFrame | None  # series only: plots.series_points, flagged at this threshold
     csv: Path  # every scored row with its flag
 
 
@@ -102,7 +101,7 @@ def scores_file() -> Path:
 
 
 def view(scored: Scored, threshold: float, csv: Path | None = None) -> ThresholdView:
-    """Everything that depends on the threshold: counts, metrics, table, figures, CSV."""
+    """Everything that depends on the threshold: counts, metrics, table, plot data, CSV."""
     errors, labels = scored.errors, scored.labels
     flagged = flags(errors, threshold)
     count = f"**{flagged.sum():,} of {len(errors):,}** samples flagged above {threshold:.4g}"
@@ -131,10 +130,10 @@ def view(scored: Scored, threshold: float, csv: Path | None = None) -> Threshold
     shown = table[table.flagged == 1].sort_values("error", ascending=False).head(FLAGGED_SHOWN)
     csv = csv or scores_file()
     table.to_csv(csv, index=False)
-    series_fig = None
+    series = None
     if scored.series is not None:
         points = point_scores(errors, len(scored.series), scored.window, scored.stride)
-        series_fig = series_plot(scored.series, points > threshold, scored.point_labels)
+        series = series_points(scored.series, points > threshold, scored.point_labels)
     return ThresholdView(
         threshold=float(threshold),
         n_flagged=int(flagged.sum()),
@@ -143,8 +142,8 @@ def view(scored: Scored, threshold: float, csv: Path | None = None) -> Threshold
         metrics=m,
         confusion=confusion,
         flagged=shown.round(5),
-        histogram=error_histogram(errors, labels, threshold),
-        series=series_fig,
+        histogram=error_histogram(errors, labels),
+        series=series,
         csv=csv,
     )
 
@@ -188,8 +187,8 @@ def compare_rules(scored: Scored) -> tuple[pd.DataFrame, str]:
     return pd.DataFrame(rows), why
 
 
-def sample(scored: Scored | None, row: int) -> Figure:
-    """Input against reconstruction for one scored row."""
+def sample(scored: Scored | None, row: int) -> pd.DataFrame:
+    """Input against reconstruction for one scored row (plots.sample_lines)."""
     if not scored:
         raise UserInputError("Score some data first.")
     row = int(row)
@@ -197,4 +196,33 @@ def sample(scored: Scored | None, row: int) -> Figure:
         raise UserInputError(f"Row {row} does not exist; pick 0 to {len(scored.x) - 1}.")
     x = scored.x[row : row + 1]
     recon = scored.model.reconstruct(x)[0]
-    return sample_plot(x[0], recon, f"Row {row}: error {scored.errors[row]:.4g}")
+    return sample_lines(x[0], recon)
+
+
+def summarize(scored: Scored, worst: int = 20) -> dict:
+    """The answer at the model's threshold as plain JSON (the app's MCP tool returns it).
+
+    Samples are rows, or windows of a series (each from its "first point"); `flagged_rows`
+    holds the `worst` flagged ones, highest error first.
+    """
+    c, errors = scored.model.config, scored.errors
+    flagged = flags(errors, c.threshold)
+    order = [i for i in np.argsort(-errors, kind="stable")[:worst] if flagged[i]]
+    rows = [{"row": int(i), "error": round(float(errors[i]), 6)} for i in order]
+    if scored.series is not None:
+        rows = [r | {"first point": r["row"] * scored.stride} for r in rows]
+    answer = {
+        "data": scored.name,
+        "model": scored.model.describe(),
+        "samples": len(errors),
+        "threshold": c.threshold,
+        "threshold_rule": RULES[c.threshold_rule].label,
+        "flagged": int(flagged.sum()),
+        "flagged_rows": rows,
+    }
+    if scored.labels is not None:
+        m = metrics(errors, scored.labels, c.threshold)
+        answer["metrics"] = {
+            k: m[k] for k in ("roc_auc", "pr_auc", "precision", "recall", "f1", "tp", "fp", "fn")
+        }
+    return answer

@@ -5,24 +5,29 @@ python spaces/anomaly/app.py          # serves on http://127.0.0.1:7860
 The model comes from $ANOMALY_MODEL, the repo a Space bundle names in models.json,
 artifacts/anomaly/ or the Hub (shared.hub.locate_model).
 Scoring and what it shows live in shared/anomaly/report.py, training in shared/anomaly/train.py;
-the handlers below only connect them to the page.
+both return data. The handlers below connect them to the page; the browser draws every plot
+(charts.py builds the plotly ones).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
+import charts
 import gradio as gr
 import numpy as np
 import pandas as pd
 
+from shared.anomaly.artifact import save_model
 from shared.anomaly.builtin import BUILTINS, load_builtin
 from shared.anomaly.data import ECG_WINDOW
 from shared.anomaly.model import Autoencoder, load_autoencoder
-from shared.anomaly.plots import roc_pr
+from shared.anomaly.plots import loss_curves, roc_pr
 from shared.anomaly.report import (
     FLAGGED_SHOWN,
     SCORES_DIR,
@@ -32,13 +37,14 @@ from shared.anomaly.report import (
     expectation,
     sample,
     score,
+    summarize,
     view,
 )
 from shared.anomaly.scoring import RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.anomaly.upload import MAX_ROWS, read_csv, task_from_frame
-from shared.hub import ModelSourceError, load_json, locate_model
-from shared.plots import history_plot
+from shared.hub import REPO_NAMES, ModelSourceError, load_json, locate_model
+from shared.hub_push import push_trained, sign_in
 from shared.ui import (
     MAX_FILE_SIZE,
     QUEUE_CONCURRENCY,
@@ -49,13 +55,12 @@ from shared.ui import (
     friendly,
     launch_kwargs,
     model_status,
-    plot_data,
-    prepare_to_serve,
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
+SERIES_BUILTINS = ("ecg", "kdd135")  # built-ins cut into windows: window and stride apply
 AUTO_RULE = "auto"  # the Train tab's default rule: best F1 with labelled validation, else mean_std
 
 LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"), app_dir=HERE)
@@ -116,10 +121,11 @@ def load_task(dataset, digit, uploaded, layout, label_col, window, stride, drop_
 
 
 def shown(v: ThresholdView) -> tuple:
-    """A threshold view as the Detect tab's outputs, figures drawn as page data."""
-    series = None if v.series is None else plot_data(v.series)
+    """A threshold view as the Detect tab's outputs; the browser draws the figures."""
+    series = None if v.series is None else charts.series(v.series)
     return (
-        v.count, v.report, v.confusion, v.flagged, plot_data(v.histogram), series, str(v.csv),
+        v.count, v.report, v.confusion, v.flagged, charts.histogram(v.histogram, v.threshold),
+        gr.Plot(series, visible=series is not None), str(v.csv),
     )  # fmt: skip
 
 
@@ -131,9 +137,9 @@ class Answer:
     summary: str
     slider: gr.Slider
     view: tuple  # shown(view(...))
-    curves: object  # ROC/PR plot data, None without two label classes
+    curves: gr.Plot  # ROC and PR, hidden without two label classes
     rows: gr.Number
-    sample: object  # plot data of the worst row
+    sample: pd.DataFrame  # the worst row against its reconstruction
     rules: pd.DataFrame  # every rule's threshold on this data
     why: str
 
@@ -152,9 +158,9 @@ class Answer:
                 minimum=0.0, maximum=top, value=model.config.threshold, step=top / 500
             ),
             view=shown(view(scored, model.config.threshold, csv)),
-            curves=plot_data(roc_pr(errors, labels)) if both else None,
+            curves=gr.Plot(charts.roc_pr(*roc_pr(errors, labels)) if both else None, visible=both),
             rows=gr.Number(value=first, maximum=len(errors) - 1),
-            sample=plot_data(sample(scored, first)),
+            sample=sample(scored, first),
             rules=rules,
             why=why,
         )
@@ -172,11 +178,7 @@ def served_csv(dataset: str, digit: int) -> Path:
 
 @functools.lru_cache(maxsize=len(BUILTINS) + 9)
 def served_answer(dataset: str, digit: int) -> Answer:
-    """The served model on a built-in test split: the same for every visitor, so made once.
-
-    Figures included: drawing them cost ~0.6 s of CPU per Score, and 20 visitors on 2 cores
-    waited 17 s for an answer (benchmarks/results/load.md).
-    """
+    """The served model on a built-in test split: the same for every visitor, so made once."""
     scored = score(_model(None), dataset, digit)
     scored.errors.setflags(write=False)
     scored.served = (dataset, digit)
@@ -184,7 +186,19 @@ def served_answer(dataset: str, digit: int) -> Answer:
 
 
 @friendly
-def detect(dataset, digit, upload, label_col, drop_missing, session, uploaded):
+def detect(
+    dataset: str,
+    digit: int,
+    upload: str | None,
+    label_col: str,
+    drop_missing: bool,
+    session: dict | None = None,
+    uploaded: Upload | None = None,
+):
+    """The Score button: a built-in test split or the upload, scored at the model's threshold.
+
+    Without a session model or an upload, every visitor gets the same cached answer.
+    """
     uploaded = read_upload(upload, uploaded)
     if session is None and not uploaded:
         digit = int(digit) if dataset == "digits" else 0
@@ -194,6 +208,39 @@ def detect(dataset, digit, upload, label_col, drop_missing, session, uploaded):
     upload_parts = None if uploaded is None else (uploaded.name, uploaded.frame)
     scored = score(_model(session), dataset, digit, upload_parts, label_col, drop_missing)
     return uploaded, *Answer.of(scored, uploaded.description if uploaded else "").outputs()
+
+
+@friendly
+def score_csv(csv_text: str, label_column: str = "", drop_missing: bool = False) -> str:
+    """Score a CSV for anomalies with the served autoencoder, at its own threshold.
+
+    Each row is one sample; a model trained on a series (its window length is in `model`)
+    reads a one-column CSV as a series and scores each window of it. A sample whose
+    reconstruction error is above the threshold is flagged as an anomaly.
+
+    Args:
+        csv_text: the CSV's contents (header optional; `,` `;` tab or `|`; decimal commas read)
+        label_column: a column of known labels (1 = anomaly), not scored; adds precision/recall
+        drop_missing: drop rows with missing values instead of refusing the file
+
+    Returns:
+        JSON: samples scored, the threshold and its rule, how many samples are flagged, the
+        worst flagged rows (row number and error, highest first) and, with labels, metrics.
+    """
+    with tempfile.TemporaryDirectory(prefix="anomaly-tool-") as tmp:
+        path = Path(tmp) / "pasted.csv"
+        path.write_text(csv_text)
+        csv = read_csv(path)
+    scored = score(_model(None), uploaded=("pasted.csv", csv.frame), label_col=label_column,
+                   drop_missing=drop_missing)  # fmt: skip
+    return json.dumps({"read": csv.description, **summarize(scored)}, indent=1)
+
+
+def first_view():
+    """The Detect tab on page load: ECG scored by the served model, or the reason there is none."""
+    if MODEL is None:
+        return (gr.skip(), gr.skip(), model_info(), *[gr.skip()] * 14)
+    return None, *served_answer("ecg", 0).outputs()
 
 
 @friendly
@@ -208,7 +255,31 @@ def rethreshold(threshold, scored: Scored | None):
 
 @friendly
 def show_sample(row, scored):
-    return plot_data(sample(scored, row))
+    return sample(scored, row)
+
+
+def controls(dataset: str, upload: str | None, layout: str) -> tuple:
+    """Only the options that apply: the digit for digits, window and stride for series, the
+    CSV's own options with a CSV."""
+    series = layout == "series" if upload else dataset in SERIES_BUILTINS
+    return (
+        gr.update(visible=not upload and dataset == "digits"),
+        gr.update(visible=bool(upload)),
+        gr.update(visible=bool(upload)),
+        gr.update(visible=bool(upload)),
+        gr.update(visible=series),
+        gr.update(visible=series),
+    )
+
+
+def rule_parameter(rule: str):
+    """The rule's parameter, named after it, or hidden for a rule that takes none."""
+    record = RULES.get(rule)
+    if record is None or not record.param_name:
+        return gr.update(visible=False)
+    return gr.update(
+        visible=True, label=f"{record.label}: {record.param_name}", value=record.default
+    )
 
 
 @friendly
@@ -247,10 +318,11 @@ def train(
     if result.metrics:
         m = result.metrics
         text += f" Test ROC-AUC {m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, F1 {m['f1']:.3f}."
-    session = {"model": result.model, "history": result.history, "metrics": result.metrics}
-    return (
-        uploaded, session, text, plot_data(history_plot(result.history)), *model_tab(session),
-    )  # fmt: skip
+    session = {
+        "model": result.model, "history": result.history, "metrics": result.metrics,
+        "result": result, "settings": settings, "dataset": data.name,  # what a push saves
+    }  # fmt: skip
+    return uploaded, session, text, loss_curves(result.history), *model_tab(session)
 
 
 @friendly
@@ -266,7 +338,7 @@ def served_model_tab():
 
 def describe_model(session):
     if session is None and MODEL is None:
-        return pd.DataFrame(), None, model_info(), {}
+        return pd.DataFrame(), loss_curves([]), model_info(), {}
     model = _model(session)
     record = session or {"history": HISTORY.get("history", []), "metrics": HISTORY.get("test", {})}
     layers, width = [], model.config.n_features
@@ -285,9 +357,22 @@ def describe_model(session):
         text += "\n\nTest metrics (anomaly = positive): " + ", ".join(
             f"{k} {m[k]:.3f}" for k in ("roc_auc", "pr_auc", "precision", "recall", "f1")
         )
-    curves = plot_data(history_plot(record["history"])) if record["history"] else None
+    curves = loss_curves(record["history"])
     config = {k: v for k, v in vars(model.config).items() if k not in ("mean", "std", "columns")}
     return table, curves, text, config
+
+
+@friendly
+def push(
+    session: dict | None, name: str, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None
+):
+    """Push the session's trained model to `<signed-in user>/<name>`: the CLI's folder and card."""
+
+    def save(folder: Path) -> None:
+        command = "# trained in the anomaly app's Train tab; the settings are in metrics.json"
+        save_model(folder, session["result"], session["settings"], session["dataset"], command)
+
+    return push_trained(save if session else None, name, profile, token)
 
 
 HOW = f"""
@@ -318,16 +403,22 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
         dataset = gr.Dropdown(
             list(BUILTINS), value="ecg", label="Built-in dataset", elem_id="dataset"
         )
-        digit = gr.Slider(0, 9, value=0, step=1, label="digits: the normal digit")
+        digit = gr.Slider(
+            0, 9, value=0, step=1, label="The normal digit", visible=False, elem_id="digit"
+        )
         upload = gr.File(
             label="Or upload a CSV", file_types=[".csv"], type="filepath", elem_id="upload"
         )
     with gr.Row():
-        layout = gr.Radio(["table", "series"], value="table", label="CSV layout")
-        label_col = gr.Textbox(label="Label column (optional, 1 = anomaly)", elem_id="label-col")
-        window = gr.Number(value=ECG_WINDOW, precision=0, label="series: window length")
-        stride = gr.Number(value=1, precision=0, label="series: stride")
-        drop_missing = gr.Checkbox(label="drop rows with missing values")
+        layout = gr.Radio(
+            ["table", "series"], value="table", label="CSV layout", visible=False, elem_id="layout"
+        )
+        label_col = gr.Textbox(
+            label="Label column (optional, 1 = anomaly)", visible=False, elem_id="label-col"
+        )
+        window = gr.Number(value=ECG_WINDOW, precision=0, label="Window length", elem_id="window")
+        stride = gr.Number(value=1, precision=0, label="Stride", elem_id="stride")
+        drop_missing = gr.Checkbox(label="Drop rows with missing values", visible=False)
     with gr.Tabs():
         with gr.Tab("Detect"):
             go = gr.Button("Score", variant="primary", elem_id="score")
@@ -335,14 +426,17 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
             threshold = gr.Slider(0, 1, value=0.5, label="Threshold", elem_id="threshold")
             count = gr.Markdown(elem_id="flagged-count")
             report = gr.Markdown(elem_id="report")
+            series = gr.Plot(label="Series with flagged points", elem_id="series")
             with gr.Row():
                 hist = gr.Plot(label="Error histogram", elem_id="histogram")
-                curves = gr.Plot(label="ROC and PR curves")
-            confusion = gr.Dataframe(label="Confusion matrix")
-            series = gr.Plot(label="Series with flagged points")
+                curves = gr.Plot(label="ROC and PR curves", elem_id="curves")
+            confusion = gr.Dataframe(label="Confusion matrix", elem_id="confusion")
             with gr.Row():
                 row = gr.Number(value=0, precision=0, label="Sample viewer: row", minimum=0)
-                viewer = gr.Plot(label="Input vs reconstruction")
+                viewer = gr.LinePlot(
+                    x="step", y="value", color="line", label="Input vs reconstruction",
+                    x_title="feature / time step", elem_id="viewer",
+                )  # fmt: skip
             flagged = gr.Dataframe(label=f"Flagged rows (top {FLAGGED_SHOWN} by error)")
             download = gr.DownloadButton("Download scored rows (CSV)")
             with gr.Accordion("Threshold rules compared", open=False):
@@ -359,27 +453,51 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
                 choices = [("best F1 with labels, else mean + 1·std", AUTO_RULE)]
                 choices += [(r.label, key) for key, r in RULES.items()]
                 rule = gr.Dropdown(choices, value=AUTO_RULE, label="Threshold rule")
-                param = gr.Number(value=1.0, label="Rule parameter (k, or contamination rate)")
+                param = gr.Number(value=1.0, label="Rule parameter", visible=False, elem_id="param")
             train_btn = gr.Button("Train", variant="primary", elem_id="train")
             train_text = gr.Markdown()
-            train_plot = gr.Plot(label="Loss at each check")
+            train_plot = gr.LinePlot(
+                x="epoch", y="loss", color="curve", label="Loss at each check", elem_id="train-plot"
+            )
+            with gr.Accordion("Push the trained model to the Hugging Face Hub", open=False):
+                sign_in()
+                with gr.Row():
+                    repo_name = gr.Textbox(
+                        value=REPO_NAMES["anomaly"], label="Repo name (in your account)",
+                        elem_id="repo-name",
+                    )  # fmt: skip
+                    push_btn = gr.Button("Push to the Hub", elem_id="push")
+                push_text = gr.Markdown(elem_id="push-text")
         with gr.Tab("Model"):
             arch = gr.Dataframe(label="Architecture")
-            loss_plot = gr.Plot(label="Training and validation loss")
+            loss_plot = gr.LinePlot(
+                x="epoch", y="loss", color="curve", label="Training and validation loss"
+            )
             model_text = gr.Markdown()
             config = gr.JSON(label="Config saved with the weights", elem_id="config")
         with gr.Tab("How it works"):
             gr.Markdown(HOW)
 
     view_outputs = [count, report, confusion, flagged, hist, series, download]
+    detect_outputs = [uploaded, scored, summary, threshold, *view_outputs, curves, row, viewer]
+    detect_outputs += [rules, why]
+    hidden = {"api_visibility": "undocumented"}  # callable by clients, not an MCP tool
     go.click(
         detect,
         [dataset, digit, upload, label_col, drop_missing, session, uploaded],
-        [uploaded, scored, summary, threshold, *view_outputs, curves, row, viewer, rules, why],
+        detect_outputs,
         api_name="detect",
+        **hidden,  # its State and plots make a poor tool: score_csv answers agents in JSON
     )
-    threshold.change(rethreshold, [threshold, scored], view_outputs, api_name="threshold")
-    row.change(show_sample, [row, scored], viewer, api_name="sample")
+    gr.api(score_csv, api_name="score_csv")  # the MCP tool and API endpoint, no UI
+    threshold.change(rethreshold, [threshold, scored], view_outputs, api_name="threshold", **hidden)
+    row.change(show_sample, [row, scored], viewer, api_name="sample", **hidden)
+    for source in (dataset, upload, layout):
+        source.change(
+            controls, [dataset, upload, layout], [digit, layout, label_col, drop_missing, window,
+            stride], queue=False, api_visibility="private",
+        )  # fmt: skip
+    rule.change(rule_parameter, rule, param, queue=False, api_visibility="private")
     train_btn.click(
         train,
         [dataset, digit, upload, layout, label_col, window, stride, drop_missing, variant,
@@ -388,12 +506,16 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
         api_name="train",
         concurrency_limit=TRAIN_CONCURRENCY,
         time_limit=TRAIN_SECONDS + 30,
+        **hidden,
     )  # fmt: skip
-    demo.load(model_info, outputs=info, api_name="model_info")
-    demo.load(model_tab, [session], [arch, loss_plot, model_text, config], api_name="model_tab")
+    push_btn.click(push, [session, repo_name], push_text, api_name="push", **hidden)
+    demo.load(first_view, outputs=detect_outputs, api_name="first_view", **hidden)
+    demo.load(model_info, outputs=info, api_name="model_info", **hidden)
+    demo.load(
+        model_tab, [session], [arch, loss_plot, model_text, config], api_name="model_tab", **hidden
+    )
 
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
-    prepare_to_serve()
     demo.launch(**launch_kwargs())

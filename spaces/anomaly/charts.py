@@ -1,0 +1,94 @@
+"""The anomaly app's plotly figures, drawn by the browser from shared/anomaly/plots.py's data.
+
+Gradio's native plots draw the loss curves and the sample viewer; these three need what they
+can't express: a threshold line over a histogram, markers over a line, curves whose points
+must be joined in their own order (a ROC curve climbs straight up at a fixed x).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+NORMAL, ANOMALY, LABELLED, LINE, CHANCE = "#2563eb", "#dc2626", "#f59e0b", "#111827", "#9ca3af"
+COLORS = {"all samples": NORMAL, "normal": NORMAL, "anomaly": ANOMALY}
+LOG_RATIO = 20  # counts spanning more than this: log scale, or the anomalies' tail is invisible
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=50, r=20, t=50, b=40), hovermode="closest",
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+        template="plotly_white",
+    )  # fmt: skip
+    return fig
+
+
+def histogram(frame: pd.DataFrame, threshold: float) -> go.Figure:
+    """Error counts per bin (overlaid per label group) and the threshold as a dashed line."""
+    fig = go.Figure()
+    for group, part in frame.groupby("group", sort=False):
+        fig.add_bar(
+            x=part["error"], y=part["samples"], width=part["right"] - part["left"], name=group,
+            marker_color=COLORS.get(group, NORMAL), opacity=0.6,
+            customdata=part[["left", "right"]].to_numpy(),
+            hovertemplate="errors %{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y} samples",
+        )  # fmt: skip
+    fig.add_vline(x=threshold, line_dash="dash", line_color=LINE)
+    fig.add_annotation(
+        x=threshold, y=1, yref="paper", text=f"threshold {threshold:.4g}", showarrow=False,
+        xanchor="left", yanchor="top",
+    )  # fmt: skip
+    filled = frame["samples"][frame["samples"] > 0]
+    log = len(filled) > 0 and filled.max() > LOG_RATIO * filled.min()
+    fig.update_layout(barmode="overlay", bargap=0)
+    fig.update_xaxes(title="reconstruction error")
+    if log:  # ticks at powers of ten only: 1, 10, 100
+        fig.update_yaxes(title="samples (log scale)", type="log", dtick=1)
+    else:
+        fig.update_yaxes(title="samples")
+    return _layout(fig, "Reconstruction errors")
+
+
+def series(frame: pd.DataFrame) -> go.Figure:
+    """The (downsampled) series, its flagged points in red and labelled anomalies in amber."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=frame["time step"], y=frame["value"], mode="lines", name="series",
+        line=dict(color=NORMAL, width=1),
+    )  # fmt: skip
+    labelled = frame[frame["labelled"] > 0]
+    if len(labelled):
+        fig.add_scatter(
+            x=labelled["time step"], y=labelled["value"], mode="markers", name="labelled anomaly",
+            marker=dict(color=LABELLED, size=6, symbol="square-open"),
+        )  # fmt: skip
+    hits = frame[frame["flagged"]]
+    fig.add_scatter(
+        x=hits["time step"], y=hits["value"], mode="markers", name="flagged",
+        marker=dict(color=ANOMALY, size=4),
+    )  # fmt: skip
+    fig.update_xaxes(title="time step")
+    _layout(fig, f"Series: {len(hits):,} points flagged", height=300)
+    return fig.update_layout(hovermode="x")  # the value at the time step under the mouse
+
+
+def roc_pr(roc: pd.DataFrame, pr: pd.DataFrame) -> go.Figure:
+    """ROC and precision-recall side by side, each curve named by its area."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC", "Precision-recall"))
+    for col, frame, (x, y) in (
+        (1, roc, ("false positive rate", "true positive rate")),
+        (2, pr, ("recall", "precision")),
+    ):
+        for curve, part in frame.groupby("curve", sort=False):
+            chance = curve == "chance"
+            fig.add_scatter(
+                x=part[x], y=part[y], mode="lines", name=curve, row=1, col=col,
+                line=dict(color=CHANCE if chance else ANOMALY, dash="dot" if chance else None),
+                showlegend=not chance or col == 1,
+            )  # fmt: skip
+        fig.update_xaxes(title=x, range=[0, 1], row=1, col=col)
+        fig.update_yaxes(title=y, range=[0, 1.02], row=1, col=col)
+    _layout(fig, "")
+    return fig.update_layout(legend=dict(y=-0.3, yanchor="top", x=0.5, xanchor="center"))

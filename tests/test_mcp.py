@@ -1,0 +1,132 @@
+"""The apps as MCP servers: tools listed over HTTP with their docstrings, and one called.
+
+`shared.ui.launch_kwargs()` turns the MCP server on for every app (and for spaces/serve.py's
+mounted apps). It needs the `mcp` package below 2; with 2.x Gradio prints an error, serves the
+app on, and the tools are gone, so the launch log is checked too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from conftest import free_port, load_app, quick_model, serve
+
+from shared.ui import launch_kwargs
+
+
+@pytest.fixture(scope="module")
+def app():
+    os.environ["ANOMALY_MODEL"] = str(quick_model("anomaly"))
+    try:
+        yield load_app("anomaly", "anomaly_app_mcp")
+    finally:
+        del os.environ["ANOMALY_MODEL"]
+
+
+def series_csv() -> str:
+    """600 points of a sine with a labelled 40-point plateau at 400, as CSV text."""
+    values = np.sin(np.arange(600) / 3)
+    labels = np.zeros(600, dtype=int)
+    values[400:440], labels[400:440] = 3.0, 1
+    return "v,y\n" + "\n".join(f"{v:.4f},{y}" for v, y in zip(values, labels, strict=True))
+
+
+def call_tool(url: str, name: str, arguments: dict):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async def run():
+        async with streamablehttp_client(url) as (read, write, _), ClientSession(read, write) as s:
+            await s.initialize()
+            tools = await s.list_tools()
+            return [t.name for t in tools.tools], await s.call_tool(name, arguments)
+
+    return asyncio.run(run())
+
+
+def test_launch_kwargs_turn_the_mcp_server_on():
+    assert launch_kwargs()["mcp_server"] is True
+
+
+def test_the_anomaly_tool_is_listed_with_its_docs_and_scores_a_csv(app):
+    with serve(app.demo) as url:
+        schema = httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).json()
+        tools = {tool["name"]: tool for tool in schema}
+        # the scoring function is the tool; UI plumbing (threshold drags, page loads) is not
+        assert set(tools) == {"score_csv"}
+        tool = tools["score_csv"]
+        assert tool["description"].startswith("Score a CSV for anomalies with the served")
+        props = tool["inputSchema"]["properties"]
+        assert set(props) == {"csv_text", "label_column", "drop_missing"}
+        # each argument's whole line of the docstring (Gradio reads one line per argument)
+        assert props["label_column"]["description"].endswith("not scored; adds precision/recall")
+        assert props["csv_text"]["description"].endswith("decimal commas read)")
+        names, result = call_tool(
+            f"{url}gradio_api/mcp/", "score_csv", {"csv_text": series_csv(), "label_column": "y"}
+        )
+    assert names == ["score_csv"] and not result.isError, result
+    (text,) = [part.text for part in result.content if part.type == "text"]
+    answer = json.loads(text)
+    # (600 - 200) / 4 + 1 = 101 windows: the quick model reads 200 points, 4 apart
+    assert answer["samples"] == 101 and answer["read"].startswith("Read 600 rows x 2 columns")
+    errors_above = [r["error"] for r in answer["flagged_rows"]]
+    assert errors_above == sorted(errors_above, reverse=True)
+    assert all(e > answer["threshold"] for e in errors_above) and answer["flagged"] >= 1
+    # the plateau (points 400-439) lies in windows starting 240-436: the worst is among them
+    assert 240 <= answer["flagged_rows"][0]["first point"] <= 436
+    assert answer["metrics"]["recall"] > 0
+
+
+def test_the_launch_log_names_the_mcp_url(app, capfd):
+    app.demo.launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
+        **launch_kwargs(),
+    )  # fmt: skip
+    try:
+        out = capfd.readouterr().out
+    finally:
+        app.demo.close()
+    assert f"Streamable HTTP URL: {app.demo.local_url.rstrip('/')}/gradio_api/mcp/" in out
+    assert "Error launching MCP server" not in out
+
+
+def test_serve_py_mounts_each_app_with_its_mcp_tools(monkeypatch):
+    import importlib.util
+
+    from conftest import REPO
+
+    monkeypatch.setenv("ANOMALY_MODEL", str(quick_model("anomaly")))
+    spec = importlib.util.spec_from_file_location("serve_under_test", REPO / "spaces" / "serve.py")
+    serve_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve_py)
+    server = serve_py.build_server(["anomaly"])
+    port = free_port()
+    runner = uvicorn.Server(uvicorn.Config(server, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):  # up to 60 s on a busy machine
+            if runner.started:
+                break
+            time.sleep(0.1)
+        schema = httpx.get(f"{base}/anomaly/gradio_api/mcp/schema", timeout=30).json()
+        assert [tool["name"] for tool in schema] == ["score_csv"]
+        page = httpx.get(f"{base}/anomaly/", timeout=30)
+        assert page.status_code == 200 and "Anomaly detection with an autoencoder" in page.text
+        tool = f"{base}/anomaly/gradio_api/mcp/"
+        _, wrong = call_tool(tool, "score_csv", {"csv_text": series_csv()})  # y read as data
+        _, right = call_tool(tool, "score_csv", {"csv_text": series_csv(), "label_column": "y"})
+    finally:
+        runner.should_exit = True
+        thread.join(timeout=30)
+    assert wrong.isError and "the file has 2 numeric columns" in wrong.content[0].text
+    assert json.loads(right.content[0].text)["samples"] == 101
