@@ -41,14 +41,14 @@ def test_quick_run_writes_the_artifact_folder(trained):
     assert loaded.config.classes == scenes.CLASSES and loaded.config.img_size == 64
     assert loaded.config.backbone == "test_resnet" and 0 < loaded.config.score_threshold < 1
     metrics = loaded.metrics
-    assert metrics["source"] == str(source.resolve()) and metrics["method"] == "fine_tuned"
+    assert metrics["source"] == str(source.resolve()) and metrics["method"] == "head_only"
     for setting in ("full", "few"):
         results = metrics[setting]["results"]
         assert set(results) == set(recipe.METHODS)
         for result in results.values():
             assert 0 <= result["map"] <= result["map_50"] <= 1 and result["train_seconds"] > 0
     assert [s["n_frozen"] for s in metrics["full"]["results"]["fine_tuned"]["stages"]] == [-1, 0]
-    assert metrics["map"] == metrics["full"]["results"]["fine_tuned"]["map"]
+    assert metrics["map"] == metrics["full"]["results"]["head_only"]["map"]
 
 
 def test_model_card_reports_map_in_the_model_index(trained):
@@ -79,8 +79,7 @@ def test_push_uploads_the_folder_that_reloads(tmp_path, fake_hub, monkeypatch):
     monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     out = tmp_path / "out"
     detect.main(
-        ["--quick", "--out", str(out), "--push-to-hub", "me/detect-fcos"]
-        + ["--methods", "fine_tuned", "--few-scenes", "0"]
+        ["--quick", "--out", str(out), "--push-to-hub", "me/detect-fcos"] + ["--few-scenes", "0"]
     )
     upload = fake_hub["upload"]
     assert fake_hub["create"]["repo_id"] == upload["repo_id"] == "me/detect-fcos"

@@ -2,12 +2,15 @@
 
 The course's five objectives, for boxes: load a pretrained backbone (a classification
 "pretrained model" folder), freeze it by stage, put a detection head on it (FCOS by default),
-train the head, then unfreeze every stage at layer-decayed rates with the course's schedule.
-From scratch, head only and fine-tuned are compared on the same scenes and epochs, with the
-full training set and with few scenes; all of it lands in metrics.json and the model card.
+train the head, then (fine_tuned) unfreeze every stage at layer-decayed rates with the course's
+schedule. The saved detector is the head-only one, which measured best here (see
+shared/detect/train.py). From scratch, head only and fine-tuned are compared on the same scenes
+and epochs with few scenes, and with all of them when --methods asks; all of it lands in
+metrics.json and the model card.
 
     python -m training.detect --quick --out /tmp/detect           # seconds, tiny scenes
-    python -m training.detect --out artifacts/detect               # the app's model, ~2 min CPU
+    python -m training.detect --out artifacts/detect               # the app's model
+    python -m training.detect --methods scratch,head_only,fine_tuned   # + full-size comparison
     python -m training.detect --pretrained-from artifacts/pretrained   # the glyph source
     python -m training.detect --architecture fasterrcnn            # or retinanet
     python -m training.detect --data my_boxes.zip --pretrained-from artifacts/transfer
@@ -96,8 +99,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             help=f"{text} (default: {value})",
         )  # fmt: skip
     p.add_argument(
-        "--methods", default="fine_tuned",
-        help="methods trained on all the scenes, compared on the same epochs; the fine-tuned "
+        "--methods", default=recipe.SHIPPED,
+        help="methods trained on all the scenes, compared on the same epochs; the head-only "
         "(else the last) one is saved; scratch,head_only,fine_tuned adds the full-size "
         "comparison (default: %(default)s; the few-scene comparison always runs all three)",
     )  # fmt: skip
@@ -169,7 +172,7 @@ def main(argv=None) -> None:
             config, source, few, test, run.stage_config(few=True), methods=few_methods, **kwargs
         )
         metrics["few"] = {"scenes": len(few), **_summary(few_run, run.few_epochs)}
-    saved = "fine_tuned" if "fine_tuned" in methods else methods[-1]
+    saved = recipe.SHIPPED if recipe.SHIPPED in methods else methods[-1]
     model, chosen = full["models"][saved], full["results"][saved]
     metrics.update(method=saved, map=chosen["map"], map_50=chosen["map_50"])
     for name in ("full", "few"):

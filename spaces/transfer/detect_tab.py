@@ -257,11 +257,12 @@ def how_it_works() -> str:
 3. **A custom head.** torchvision's {arch} on a narrow feature pyramid: it predicts a class,
    a box and a score at every cell of every pyramid level, then non-maximum suppression keeps
    the best box per object.
-4. **Train it.** Stage 1 trains the pyramid and the head only, with the course's schedule.
-   Fine-tune below does this on your own COCO zip.
-5. **Unfreeze with tuned rates.** Stage 2 trains every stage, lower stages at lower rates. The
-   table compares from scratch, head only and fine-tuned on the same scenes and epochs (mAP by
-   torchmetrics, COCO's definition).
+4. **Train it.** The pyramid and the head train on the frozen backbone with the course's
+   schedule: this is the detector you are using. Fine-tune below does it on your COCO zip.
+5. **Unfreeze with tuned rates.** Fine-tuning trains the head first, then every stage, lower
+   stages at lower rates. Here it did not beat the frozen backbone: the table compares from
+   scratch, head only and fine-tuned on the same scenes and epochs (mAP by torchmetrics,
+   COCO's definition).
 
 **Data:** scenes of 2 to 6 handwritten digits (scikit-learn's) at 20-40 px on a
 128x128 canvas; test scenes use digits never seen in training scenes. Draw dark digits on the
