@@ -137,8 +137,9 @@ def main() -> None:
     args = p.parse_args()
     if args.report_from:
         saved = json.loads(args.report_from.read_text())
-        report(args, recipe.RecipeConfig(**saved["recipe"]), saved["results"], saved["latency"],
-               None, saved["wall"], *saved["load"])  # fmt: skip
+        lat = {int(size): ms for size, ms in saved["latency"].items()}
+        report(args, recipe.RecipeConfig(**saved["recipe"]), saved["results"], lat,
+               None, saved["wall"], *saved["load"], note=saved.get("note"))  # fmt: skip
         return
     if not (args.glyphs or args.digits or args.both):
         p.error("give at least one source: --glyphs, --digits or --both")
@@ -186,7 +187,10 @@ def time_default_run(args) -> dict:
             "command": " ".join(["python", *command[1:]])}  # fmt: skip
 
 
-def report(args, run, results, lat, default_run, wall, load_before, load_after) -> None:
+def report(args, run, results, lat, default_run, wall, load_before, load_after, note=None) -> None:
+    """Write the markdown report; `note` replaces the line about this invocation (a report
+    assembled from saved runs says where each came from)."""
+
     def pick(setting, method, source=None):
         return [
             r for r in results
@@ -198,7 +202,8 @@ def report(args, run, results, lat, default_run, wall, load_before, load_after) 
     lines = [
         "# Detection benchmark (issue 13)",
         "",
-        f"`{' '.join(['python', *sys.argv])}`, {len(results)} training runs, "
+        note
+        or f"`{' '.join(['python', *sys.argv])}`, {len(results)} training runs, "
         f"{args.workers} side by side, one torch thread each; {wall / 60:.1f} min wall. "
         f"Load average (1/5/15 min) {load_before} before, {load_after} after: the 2 cores "
         "were shared with other jobs, so seconds are upper bounds; mAP does not depend on it.",
