@@ -17,7 +17,7 @@ from types import ModuleType
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from shared.ui import launch_kwargs, prepare_to_serve
 
@@ -83,9 +83,17 @@ def build_server(names: list[str] | None = None) -> FastAPI:
     def index() -> str:
         return page
 
-    for name in names or list(APPS):
+    names = names or list(APPS)
+    for name in names:
         module = load_app(name)
         gr.mount_gradio_app(server, module.demo, path=f"/{name}", **launch_kwargs())
+
+    @server.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        # a mounted app's page names no icon, so the browser asks the site root (a 404 in the
+        # console otherwise): give it Gradio's, from the first app
+        return RedirectResponse(f"/{names[0]}/favicon.ico")
+
     return server
 
 

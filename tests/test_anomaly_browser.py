@@ -136,3 +136,21 @@ def test_move_the_threshold_then_upload_a_csv(app, page, tmp_path):
         assert not page.locator("#curves").is_visible()  # no labels: no ROC or PR to draw
         page.screenshot(path=str(ARTIFACTS / "anomaly-upload.png"), full_page=True)
     assert page.console_errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_served_by_make_demo_logs_no_errors(page, monkeypatch):
+    """spaces/serve.py mounts the app at /anomaly/: its page once logged a favicon 404."""
+    from test_mcp import serve_py
+
+    monkeypatch.setenv("ANOMALY_MODEL", str(quick_model("anomaly")))
+    with serve_py(["anomaly"]) as base:
+        page.goto(f"{base}/anomaly/", wait_until="load")
+        page.wait_for_function(
+            "document.querySelector('#flagged-count')?.innerText.includes('flagged above')",
+            timeout=60_000,
+        )
+        settle(page)
+        page.wait_for_timeout(1_000)  # the browser asks for the icon after the page loads
+    assert page.console_errors == []

@@ -8,16 +8,19 @@ app on, and the tools are gone, so the launch log is checked too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import numpy as np
 import pytest
 import uvicorn
-from conftest import free_port, load_app, quick_model, serve
+from conftest import REPO, free_port, load_app, quick_model, serve
 
 from shared.ui import launch_kwargs
 
@@ -98,35 +101,39 @@ def test_the_launch_log_names_the_mcp_url(app, capfd):
     assert "Error launching MCP server" not in out
 
 
-def test_serve_py_mounts_each_app_with_its_mcp_tools(monkeypatch):
-    import importlib.util
-
-    from conftest import REPO
-
-    monkeypatch.setenv("ANOMALY_MODEL", str(quick_model("anomaly")))
+@contextlib.contextmanager
+def serve_py(names: list[str]) -> Iterator[str]:
+    """spaces/serve.py's server with `names` mounted, on a free port; yields its base URL."""
     spec = importlib.util.spec_from_file_location("serve_under_test", REPO / "spaces" / "serve.py")
-    serve_py = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(serve_py)
-    server = serve_py.build_server(["anomaly"])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     port = free_port()
-    runner = uvicorn.Server(uvicorn.Config(server, host="127.0.0.1", port=port, log_level="error"))
+    config = uvicorn.Config(module.build_server(names), host="127.0.0.1", port=port)
+    runner = uvicorn.Server(config)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     try:
-        base = f"http://127.0.0.1:{port}"
         for _ in range(600):  # up to 60 s on a busy machine
             if runner.started:
                 break
             time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        runner.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_serve_py_mounts_each_app_with_its_mcp_tools(monkeypatch):
+    monkeypatch.setenv("ANOMALY_MODEL", str(quick_model("anomaly")))
+    with serve_py(["anomaly"]) as base:
         schema = httpx.get(f"{base}/anomaly/gradio_api/mcp/schema", timeout=30).json()
         assert [tool["name"] for tool in schema] == ["score_csv"]
         page = httpx.get(f"{base}/anomaly/", timeout=30)
         assert page.status_code == 200 and "Anomaly detection with an autoencoder" in page.text
+        # a mounted page names no icon, so the browser asks the site root for one
+        assert httpx.get(f"{base}/favicon.ico", follow_redirects=True).status_code == 200
         tool = f"{base}/anomaly/gradio_api/mcp/"
         _, wrong = call_tool(tool, "score_csv", {"csv_text": series_csv()})  # y read as data
         _, right = call_tool(tool, "score_csv", {"csv_text": series_csv(), "label_column": "y"})
-    finally:
-        runner.should_exit = True
-        thread.join(timeout=30)
     assert wrong.isError and "the file has 2 numeric columns" in wrong.content[0].text
     assert json.loads(right.content[0].text)["samples"] == 101
