@@ -172,3 +172,44 @@ def test_session_models_share_one_budget_and_the_evicted_visitor_falls_back(tmp_
         assert sorted(c["label"] for c in scores["confidences"]) == ["bright", "dark"]
         usage = first.predict(api_name="/sessions")
         assert "Session models: 2" in usage and "(1 evicted" in usage and "4 MB budget" in usage
+
+
+@pytest.mark.slow
+def test_a_signed_in_visitor_pushes_the_fine_tuned_model_that_reloads(tmp_path, fake_hub):
+    import gradio as gr
+
+    from shared.transfer import hub_io
+    from shared.transfer.cam import classify
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSFER_MODEL", str(quick_model("transfer")))
+        app = load_app("transfer", "transfer_app_push")
+    alice = gr.OAuthProfile(
+        {"name": "A", "preferred_username": "alice", "profile": "", "picture": ""}
+    )
+    token = gr.OAuthToken(token="hf_alice", scope="write-repos", expires_at=0)
+    with pytest.raises(gr.Error, match="Sign in with Hugging Face first"):
+        app.push(None, "mine", None, None)
+    with pytest.raises(gr.Error, match="Train a model first"):
+        app.push(None, "mine", alice, token)
+    assert fake_hub["log"] == []
+    summary, _, ticket = app.fine_tune(
+        str(class_zip(tmp_path / "c.zip")), 2, progress=lambda *a, **k: None
+    )
+    assert app.push(ticket, "mine", alice, token).startswith("Pushed to [alice/mine]")
+    assert (
+        fake_hub["upload"]["token"] == "hf_alice" and fake_hub["create"]["repo_id"] == "alice/mine"
+    )
+    (_, _, files) = fake_hub["log"][-1]
+    assert {"config.json", "model.safetensors", "metrics.json", "README.md"} <= set(files)
+    pulled = tmp_path / "pulled"
+    pulled.mkdir()
+    for name, blob in files.items():
+        (pulled / name).write_bytes(blob)
+    loaded, served = hub_io.load(pulled), app.SESSIONS.get(ticket)
+    assert loaded.labels == ["bright", "dark"] and loaded.style is None
+    image = Image.open(digit_png(tmp_path / "d.png")[0])
+    assert classify(loaded, image, cam=False).scores == pytest.approx(
+        classify(served, image, cam=False).scores
+    )
+    assert "12 images" in (pulled / "README.md").read_text()

@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from shared.hub import ModelSourceError, load_json, locate_model
+from shared.hub import ModelSourceError, load_json, locate_model, save_json, write_model_card
+from shared.hub_push import push_trained, sign_in
 from shared.session_store import MB, SessionStore, Ticket
 from shared.transfer import backbone, data, hub_io, recipe, report
 from shared.transfer.cam import classify, copy_model
@@ -48,6 +49,7 @@ SESSIONS = SessionStore.from_env("TRANSFER_SESSION_BUDGET_MB")
 # One session's copy of the model: resnet50 weighs about 100 MB in float32, the default
 # test_resnet 1.6 MB. Heavier backbones would let a handful of visitors fill the budget.
 MAX_SESSION_MB = 200
+HIDDEN = {"api_visibility": "undocumented"}  # callable by clients, not offered as an MCP tool
 APP_MAX_IMAGES = 600  # per fine-tune upload: with the time cap, bounds one in-app run
 MAX_EPOCHS = 20
 EXAMPLES = 8  # held-out target digits offered as examples
@@ -226,8 +228,10 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
         on_epoch=report_epoch,
     )  # fmt: skip
     acc = recipe.accuracy(model, split)
-    # the session's classes are the user's own pictures: no digit-style preparation for them
-    config_json = {**base.config, hub_io.EXTRA_KEY: {"head": {}}}
+    # the session's classes are the user's own pictures: no digit-style preparation for them;
+    # what was done is kept for the model card of a push
+    done = {"images": len(images), "epochs": len(run.history), "train_accuracy": acc}
+    config_json = {**base.config, hub_io.EXTRA_KEY: {"head": {}, "fine_tune": done}}
     clf = hub_io.Classifier(model, names, base.data_config, config_json, base.folder)
     ticket = SESSIONS.put(clf, model_bytes(model), f"model fine-tuned on {', '.join(names)}")
     summary = (
@@ -241,6 +245,42 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
         columns=["epoch", "value", "series"],
     )
     return summary, curve, ticket
+
+
+@friendly
+def push(
+    ticket: Ticket | None, name: str, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None
+):
+    """Push the session's fine-tuned model to `<signed-in user>/<name>` in timm's Hub layout."""
+    clf = SESSIONS.get(ticket)
+    if ticket is not None and clf is None:
+        raise UserInputError(f"Your {ticket.name} was removed to free memory: fine-tune again.")
+
+    def save(folder: Path) -> None:
+        extra = clf.config[hub_io.EXTRA_KEY]
+        hub_io.save(clf.model, folder, clf.labels, extra)
+        done = extra["fine_tune"]
+        save_json(folder / "metrics.json", done)
+        write_model_card(
+            folder,
+            title=f"{clf.model.pretrained_cfg.get('architecture', 'timm')} head fine-tuned in "
+            "the transfer app",
+            summary=(
+                f"A new head for {', '.join(clf.labels)} on the frozen backbone of the app's "
+                f"model, trained on {done['images']} images for "
+                f"{done['epochs']} epochs in the transfer-learning app's Fine-tune tab."
+            ),
+            library_name="timm",
+            tags=["image-classification", "transfer-learning", "timm"],
+            datasets=[],
+            eval_results=[],
+            command="# trained in the transfer app's Fine-tune tab",
+            usage='import timm\nmodel = timm.create_model("hf-hub:USER/NAME", pretrained=True)',
+            pipeline_tag="image-classification",
+            extra=f"\nTraining accuracy: {done['train_accuracy']:.1%} (no held-out split).\n",
+        )
+
+    return push_trained(save if clf else None, name, profile, token)
 
 
 LOGGED = ("train_loss", "train_acc")
@@ -285,7 +325,7 @@ CURVE = report.label_curve(METRICS)
 with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(STATUS, elem_id="transfer-status")
-    demo.load(model_info, outputs=info, api_name="model_info")
+    demo.load(model_info, outputs=info, api_name="model_info", **HIDDEN)
     session = gr.State(None, delete_callback=SESSIONS.discard)  # a Ticket, once fine-tuned
     with gr.Tab("Classify"):
         with gr.Row():
@@ -372,7 +412,7 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
             gr.Markdown(f"Tuning (best: `{METRICS['tuning']['best']}`):")
             gr.Dataframe(report.tuning_frame(METRICS))
         usage = gr.Markdown(elem_id="transfer-sessions")
-        demo.load(sessions_usage, outputs=usage, api_name="sessions")
+        demo.load(sessions_usage, outputs=usage, api_name="sessions", **HIDDEN)
     with gr.Tab("Fine-tune"):
         gr.Markdown(
             "Upload a zip with one folder per class (`cats/1.png`, `dogs/2.jpg`, ...). "
@@ -390,8 +430,16 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
             [zip_file, epochs],
             [train_status, train_plot, session],
             api_name="fine_tune",
+            **HIDDEN,
             concurrency_limit=TRAIN_CONCURRENCY,
         ).then(sessions_usage, outputs=usage, api_name=False)
+        gr.Markdown("**Keep it:** push your fine-tuned model to a repo in your account.")
+        sign_in()
+        with gr.Row():
+            repo_name = gr.Textbox(value="transfer-fine-tuned", label="Repo name", scale=3)
+            push_button = gr.Button("Push to the Hub", scale=1, elem_id="transfer-push")
+        push_text = gr.Markdown(elem_id="transfer-push-text")
+        push_button.click(push, [session, repo_name], push_text, api_name="push", **HIDDEN)
     detect_tab.build()
     with gr.Tab("How it works"):
         gr.Markdown(HOW_IT_WORKS)
