@@ -118,4 +118,4 @@ def test_torchrun_two_processes_save_one_loadable_detector(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     saves = [line for line in run.stdout.splitlines() if line.startswith("saved ")]
     assert len(saves) == 1, saves  # only the main process saves
-    assert hub_io.load(out).metrics["full"]["results"]["fine_tuned"]["map"] >= 0
+    assert hub_io.load(out).metrics["full"]["results"]["head_only"]["map"] >= 0
