@@ -376,4 +376,7 @@ def test_suggestions_are_the_five_closest_spellings():
     near = explore.suggest(vectors, "carx")
     assert len(near) == 5 and set(near) <= {"cart", "carts", "card", "care", "cars", "carp"}
     assert explore.suggest(vectors, "dogs") == ["dog"]
+    with pytest.raises(CBOWInputError) as err:
+        explore.check_word(vectors, "carx")
+    assert str(err.value).endswith(f"Did you mean: {', '.join(near)}?")
     assert explore.suggest(vectors, "elephant") == []
