@@ -69,7 +69,7 @@ format: $(STAMP)
 
 # Mutation testing with mutmut (config: [tool.mutmut] in pyproject.toml), in a copy of the
 # working tree so its mutants/ folder never meets git or ruff. Not run in CI: the three CBOW
-# modules alone are 791 mutants, about 35 minutes on 2 busy cores. Pick mutants by name, e.g.
+# modules alone are 788 mutants, 35 to 46 minutes on 2 busy cores. Pick mutants by name, e.g.
 # `make mutate MUTANTS='shared.cbow.*'`; `mutmut browse` in $(MUTATE_DIR) shows the survivors.
 MUTATE_DIR ?= /tmp/dl-labs-mutate
 MUTANTS ?=
