@@ -287,3 +287,39 @@ def test_a_config_with_an_unknown_rule_is_refused(tmp_path, quick):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelSourceError, match="threshold rules must be among"):
         load_autoencoder(folder)
+
+
+def test_only_the_controls_that_apply_are_shown(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    shown = lambda *args: [u["visible"] for u in app.controls(*args)]  # noqa: E731
+    # digit, CSV layout, label column, drop missing, window, stride
+    assert shown("ecg", None, "table") == [False, False, False, False, True, True]
+    assert shown("kdd135", None, "table") == [False, False, False, False, True, True]
+    assert shown("digits", None, "table") == [True, False, False, False, False, False]
+    assert shown("breast_cancer", None, "series") == [False] * 6
+    assert shown("digits", "/tmp/x.csv", "table") == [False, True, True, True, False, False]
+    assert shown("ecg", "/tmp/x.csv", "series") == [False, True, True, True, True, True]
+    # the rule's parameter, named after the rule, with its default; hidden where there is none
+    k = app.rule_parameter("mean_std")
+    assert k["visible"] and k["label"].endswith(": k") and k["value"] == 1.0
+    rate = app.rule_parameter("percentile")
+    assert rate["label"].endswith("expected share of anomalies") and rate["value"] == 0.05
+    for rule in ("max", "best_f1", app.AUTO_RULE):
+        assert app.rule_parameter(rule) == {"__type__": "update", "visible": False}
+
+
+def test_the_first_view_is_the_served_ecg_answer(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    first = app.first_view()
+    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
+    assert len(first) == len(event.outputs)
+    assert first[1:] == app.served_answer("ecg", 0).outputs()
+    assert first[1].name == "ecg" and f"above {app.MODEL.config.threshold:.4g}" in first[4]
+
+
+def test_without_a_model_the_first_view_says_how_to_get_one(tmp_path, monkeypatch):
+    app = _app_with_model(monkeypatch, tmp_path / "missing")
+    first = app.first_view()
+    assert app.MODEL is None and first[2] == app.model_info() and "Train one" in first[2]
+    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
+    assert len(first) == len(event.outputs)  # one value per Detect output, or Gradio refuses

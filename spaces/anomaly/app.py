@@ -244,7 +244,7 @@ def score_csv(csv_text: str, label_column: str = "", drop_missing: bool = False)
 def first_view():
     """The Detect tab on page load: ECG scored by the served model, or the reason there is none."""
     if MODEL is None:
-        return (gr.skip(), gr.skip(), model_info(), *[gr.skip()] * 14)
+        return (gr.skip(), gr.skip(), model_info(), *[gr.skip()] * 13)
     return None, *served_answer("ecg", 0).outputs()
 
 
