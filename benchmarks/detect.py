@@ -258,7 +258,8 @@ def report(args, run, results, lat, default_run, wall, load_before, load_after, 
         lines.append(
             f"- Detecting one scene (median of 50, one thread, seed 0's detector): 128 px "
             f"{lat[128]:.1f} ms (target <= {TARGETS['latency_ms']:g} ms: "
-            f"{'met' if lat[128] <= TARGETS['latency_ms'] else 'MISSED'}), 320 px {lat[320]:.1f} ms."
+            f"{'met' if lat[128] <= TARGETS['latency_ms'] else 'MISSED'}), "
+            f"320 px {lat[320]:.1f} ms."
         )
     if default_run:
         lines.append(
