@@ -33,14 +33,14 @@ TRAIN_SECONDS = 60  # wall-time cap of one in-app training run
 TEMP_FILE_TTL = 600
 
 
-def _readable(component: gr.components.Component, payload):
-    """`component`'s own preprocessing, with an unreadable image named instead of a traceback.
+def _readable(preprocess: Callable, payload):
+    """Gradio's own `preprocess(payload)`, with an unreadable image named instead of a traceback.
 
     Gradio opens an uploaded image (its header) before any handler runs, so a file that is not
     an image would otherwise end the request with Gradio's generic "an exception" message.
     """
     try:
-        return type(component).__mro__[1].preprocess(component, payload)
+        return preprocess(payload)
     except Image.DecompressionBombError:
         raise gr.Error(f"{_upload_name(payload)} is too large to decode safely.") from None
     except UnidentifiedImageError:
@@ -60,7 +60,7 @@ class ImageInput(gr.Image):
     is_template = True  # the page draws it as Gradio's own Image component
 
     def preprocess(self, payload):
-        return _readable(self, payload)
+        return _readable(super().preprocess, payload)
 
 
 class SketchInput(gr.Sketchpad):
@@ -72,7 +72,7 @@ class SketchInput(gr.Sketchpad):
         return "imageeditor"  # Sketchpad is itself Gradio's template of the ImageEditor
 
     def preprocess(self, payload):
-        return _readable(self, payload)
+        return _readable(super().preprocess, payload)
 
 
 def friendly(fn: Callable) -> Callable:
