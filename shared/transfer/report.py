@@ -48,25 +48,23 @@ def _point(per_class: int | None, method: str, values: list[float]) -> dict:
 
 def comparison_table(metrics: dict) -> pd.DataFrame:
     """One row per setting: mean test accuracy of each method, with the spread over seeds."""
+    columns = ["labels per class", "seeds", *METHODS.values()]
     curve = label_curve(metrics)
     if curve.empty:
-        return pd.DataFrame(columns=["labels per class", "seeds", *METHODS.values()])
+        return pd.DataFrame(columns=columns)
+    spread = curve["low"].map("{:.1%}".format) + " to " + curve["high"].map("{:.1%}".format)
+    curve["cell"] = (
+        curve["accuracy"]
+        .map("{:.1%}".format)
+        .where(curve["seeds"] == 1, curve["accuracy"].map("{:.1%}".format) + " (" + spread + ")")
+    )
+    table = curve.pivot(index="labels_per_class", columns="method", values="cell").rename_axis(
+        columns=None
+    )
+    table.insert(0, "seeds", curve.groupby("labels_per_class")["seeds"].first())
     full = (metrics.get("full") or {}).get("train_per_class")
-    table = {}
-    for row in curve.itertuples():
-        setting = table.setdefault(
-            row.labels_per_class,
-            {
-                "labels per class": f"{row.labels_per_class} (full set)"
-                if row.labels_per_class == full
-                else str(row.labels_per_class),
-                "seeds": row.seeds,
-            },
-        )
-        spread = f" ({row.low:.1%} to {row.high:.1%})" if row.seeds > 1 else ""
-        setting[row.method] = f"{row.accuracy:.1%}{spread}"
-    frame = pd.DataFrame([table[k] for k in sorted(table, key=lambda k: (k is None, k))])
-    return frame[["labels per class", "seeds", *METHODS.values()]]
+    names = [f"{n} (full set)" if n == full else str(n) for n in table.index]
+    return table.reset_index(drop=True).assign(**{"labels per class": names})[columns]
 
 
 def lesson(metrics: dict) -> str:
