@@ -73,7 +73,10 @@ def resolve_source(source: str | os.PathLike, required: Sequence[str] = ("config
         raise ModelSourceError("The model source is empty: give a folder or a Hub repo id.")
     if ".." in re.split(r"[\\/@]", text):
         raise ModelSourceError(f"Model source {text!r} contains '..'; give a plain path or id.")
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # '~someone' with no such user: nothing to expand, no such folder
+        path = Path(text)
     if path.is_dir():
         folder = path.resolve()
     elif path.exists():
