@@ -141,9 +141,14 @@ def open_image(path: str | Path, name: str | None = None) -> Image.Image:
     return image
 
 
+def _hidden(path: Path) -> bool:
+    """Dot files and folders, and zip tools' own (``__MACOSX``): never a class or an image."""
+    return path.name.startswith((".", "__"))
+
+
 def image_folder(root: Path, max_images: int = MAX_IMAGES) -> tuple[list, np.ndarray, list[str]]:
     """Read ``root/<class>/<image>``: images, labels, class names (sorted folder names)."""
-    classes = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = sorted(p for p in Path(root).iterdir() if p.is_dir() and not _hidden(p))
     if len(classes) < 2:
         found = ", ".join(p.name for p in classes) or "none"
         raise TransferInputError(
@@ -151,9 +156,7 @@ def image_folder(root: Path, max_images: int = MAX_IMAGES) -> tuple[list, np.nda
         )
     images, labels = [], []
     for label, folder in enumerate(classes):
-        files = sorted(
-            p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "__"))
-        )
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p))
         if not files:
             raise TransferInputError(f"Class folder {folder.name!r} holds no images.")
         for file in files:
@@ -183,10 +186,10 @@ def extract_zip(archive: Path, dest: Path, max_bytes: int = MAX_UNZIPPED_BYTES) 
     except zipfile.BadZipFile:
         raise TransferInputError("The upload is not a valid zip file.") from None
     root = Path(dest)
-    entries = [p for p in root.iterdir() if not p.name.startswith((".", "__"))]
+    entries = [p for p in root.iterdir() if not _hidden(p)]
     if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
         root = entries[0]  # a zip of one folder that holds the class folders
-    if not any(p.is_dir() for p in root.iterdir()):
+    if not any(p.is_dir() and not _hidden(p) for p in root.iterdir()):
         raise TransferInputError("The zip has no class folders: put each class in its own folder.")
     return root
 
