@@ -216,8 +216,9 @@ def from_dataset(
     if len(dataset) > MAX_IMAGES:
         dataset = dataset.shuffle(seed=0).select(range(MAX_IMAGES))
     feature = dataset.features[label_column]
-    names = getattr(feature, "names", None) or sorted({str(v) for v in dataset[label_column]})
     labels = np.array(dataset[label_column])
-    if names and not np.issubdtype(labels.dtype, np.integer):
-        labels = np.searchsorted(np.array(names), labels.astype(str))
+    names = getattr(feature, "names", None)
+    if not names:  # plain values, not a ClassLabel: the classes are the values, sorted as such
+        values, labels = np.unique(labels, return_inverse=True)
+        names = list(values)
     return list(dataset[image_column]), labels, [str(n) for n in names]
