@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from shared.anomaly.upload import read_csv, table_from_frame
+from shared.anomaly import upload
+from shared.anomaly.data import split_labelled, windows
+from shared.anomaly.upload import MIN_ROWS, read_csv, table_from_frame, task_from_frame
 from shared.errors import UserInputError
 
 VALUES = [(i / 10, (i % 7) * 1.25, i % 2) for i in range(30)]
@@ -88,3 +91,187 @@ def test_a_misread_is_refused_and_the_line_named(tmp_path, content, message):
     with pytest.raises(UserInputError) as info:
         table_from_frame(read_csv(write(tmp_path, content)).frame)
     assert message in str(info.value)
+
+
+# --- the reader's edges: sizes, row limits, separators, line numbers ------------------------------
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "^The file is empty.$"),
+        (b"\n", "^The file holds only blank lines.$"),  # one byte, but not empty
+        (b"a,b\n", "^The CSV has a header but no rows.$"),
+    ],
+)
+def test_files_with_nothing_to_read_say_which_nothing(tmp_path, content, message):
+    with pytest.raises(UserInputError, match=message):
+        read_csv(write(tmp_path, content))
+
+
+def test_the_size_limit_is_inclusive_and_said_in_megabytes(tmp_path):
+    path = write(tmp_path, "v\n" + "1234567890.1234\n" * (3 * 2**15))  # 1.5 MiB and two bytes
+    size = path.stat().st_size
+    assert len(read_csv(path, max_bytes=size).frame) == 3 * 2**15
+    with pytest.raises(UserInputError, match=r"^The file is 1.5 MB; the limit is 1 MB.$"):
+        read_csv(path, max_bytes=2**20)
+    with pytest.raises(UserInputError, match="the limit is"):
+        read_csv(path, max_bytes=size - 1)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_the_row_limit_counts_data_rows_not_the_header(tmp_path, monkeypatch, header):
+    monkeypatch.setattr(upload, "MAX_ROWS", 30)
+    top = "v;w\n" if header else ""
+    assert len(read_csv(write(tmp_path, top + "1;2\n" * 30)).frame) == 30
+    with pytest.raises(
+        UserInputError, match=r"^The file has more than 30 rows; the limit is 30\.$"
+    ):
+        read_csv(write(tmp_path, top + "1;2\n" * 31))
+
+
+def test_rows_are_labelled_by_their_line_in_the_file_across_blank_lines(tmp_path):
+    frame = read_csv(write(tmp_path, "a,b\n1,2\n\n3,4\n\n\n5,6\n" + "7,8\n" * 20)).frame
+    assert frame.index.name == "line"
+    assert list(frame.index[:4]) == [2, 4, 7, 8] and len(frame) == 23
+    assert frame.loc[7, "a"] == 5
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("a;b\n" + "1;2\n" * 25, "separator ';'"),  # two columns are enough to tell
+        ("v\n" + "1.5\n" * 25, "separator ','"),  # one column: no separator to find
+        # ';' splits the first line but only half the lines: not the file's separator
+        ("a;b,c\n1;2,3\n4,5\n6,7\n", "separator ','"),
+        ("a;b,c\n1;2,3\n4,5\n6,7\n8,9\n", "separator ','"),  # two lines of five
+    ],
+)
+def test_the_separator_is_the_one_most_lines_share(tmp_path, content, said):
+    csv = read_csv(write(tmp_path, content))
+    assert said in csv.description and csv.description.endswith("header row.")
+
+
+def test_a_header_less_file_names_line_1_when_a_row_differs(tmp_path):
+    with pytest.raises(
+        UserInputError, match=r"^Line 4 has 3 fields where line 1 has 2 \(separator ';'\)\."
+    ):
+        read_csv(write(tmp_path, "1;2\n3;4\n5;6\n7;8;9\n"))
+
+
+# --- from a frame to numbers and labels ----------------------------------------------------------
+def frame_of(n: int = 25, **columns) -> pd.DataFrame:
+    return pd.DataFrame({"a": np.arange(n, dtype=float), "b": np.arange(n) * 2.0, **columns})
+
+
+def test_text_columns_are_left_out_and_the_label_name_is_trimmed():
+    frame = frame_of(name=["x"] * 25, label=[0] * 20 + [1] * 5)
+    x, labels, columns = table_from_frame(frame, "  label ")
+    assert columns == ["a", "b"] and x.dtype == np.float32
+    np.testing.assert_array_equal(x, frame[["a", "b"]].to_numpy(np.float32))
+    assert labels.tolist() == [0] * 20 + [1] * 5 and labels.dtype == np.int64
+    assert "label" in frame.columns  # the caller's frame keeps its label column
+    x, labels, columns = table_from_frame(frame)
+    assert labels is None and columns == ["a", "b", "label"]
+
+
+@pytest.mark.parametrize("where", ["feature", "label"])
+def test_missing_values_in_features_or_labels_are_refused_or_dropped(where):
+    frame = frame_of(28, label=[0.0] * 20 + [1.0] * 8)
+    frame.index = pd.Index(range(2, 30), name="line")  # as read_csv labels them
+    frame.loc[[5, 9], "a" if where == "feature" else "label"] = np.nan
+    with pytest.raises(
+        UserInputError,
+        match=r"^2 row\(s\) hold NaN, empty or infinite values \(the first: line 5\)",
+    ):
+        table_from_frame(frame, "label")
+    x, labels, _ = table_from_frame(frame, "label", drop_missing=True)
+    kept = [i for i in range(2, 30) if i not in (5, 9)]
+    np.testing.assert_array_equal(x[:, 1], frame.loc[kept, "b"].to_numpy(np.float32))
+    assert labels.tolist() == frame.loc[kept, "label"].astype(int).tolist()
+
+
+def test_at_least_min_rows_usable_rows_are_needed():
+    assert len(table_from_frame(frame_of(MIN_ROWS))[0]) == MIN_ROWS
+    with pytest.raises(
+        UserInputError,
+        match=rf"^The data has {MIN_ROWS - 1} usable rows; at least {MIN_ROWS} needed",
+    ):
+        table_from_frame(frame_of(MIN_ROWS - 1))
+    short = frame_of(MIN_ROWS)
+    short.loc[3, "a"] = np.inf
+    with pytest.raises(UserInputError, match=f"has {MIN_ROWS - 1} usable rows"):
+        table_from_frame(short, drop_missing=True)
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ([0, 1] * 12 + [1], [0, 1] * 12 + [1]),
+        ([0.0, 1.0] * 12 + [0.0], [0, 1] * 12 + [0]),
+        ([False, True] * 12 + [True], [0, 1] * 12 + [1]),
+    ],
+)
+def test_binary_labels_of_any_type_become_0_and_1(labels, expected):
+    assert table_from_frame(frame_of(label=labels), "label")[1].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([1, 2] * 12 + [1], r"^Labels must be 0 \(normal\) and 1 \(anomaly\); found: 1, 2\.$"),
+        (["no", "yes"] * 12 + ["no"], r"^Labels must be 0 .*; found: no, yes\.$"),
+        ([0, 1, 2] * 8 + [0], r"binary \(normal/anomaly\); it has 3 classes: 0, 1, 2\.$"),
+        (list(range(8)) * 3 + [0], r"it has 8 classes: 0, 1, 2, 3, 4, 5, 6, 7\.$"),
+        (list(range(9)) * 3, r"it has 9 classes: 0, 1, 2, 3, 4, 5, 6, 7, \.\.\.\.$"),
+    ],
+)
+def test_labels_that_are_not_0_and_1_are_named(labels, message):
+    with pytest.raises(UserInputError, match=message):
+        table_from_frame(frame_of(len(labels), label=labels), "label")
+
+
+# --- from a frame to a task ----------------------------------------------------------------------
+def test_an_unlabelled_table_trains_and_tests_on_every_row():
+    frame = frame_of()
+    task = task_from_frame(frame)
+    assert (task.name, task.kind, task.columns) == ("uploaded CSV", "table", ["a", "b"])
+    np.testing.assert_array_equal(task.train, frame.to_numpy(np.float32))
+    np.testing.assert_array_equal(task.test, task.train)
+    assert task.test_labels is None and task.val is None
+
+
+def test_a_labelled_table_is_split_like_split_labelled_with_the_same_seed():
+    frame = frame_of(40, label=[0] * 30 + [1] * 10)
+    x = frame[["a", "b"]].to_numpy(np.float32)
+    y = frame["label"].to_numpy()
+    for kwargs, seed, semi in (({}, 0, True), ({"seed": 4, "semi_supervised": False}, 4, False)):
+        task = task_from_frame(frame, "t.csv", label_col="label", **kwargs)
+        expected = split_labelled(x, y, seed, semi)
+        assert (task.name, task.kind, task.columns) == ("t.csv", "table", ["a", "b"])
+        for key, value in expected.items():
+            np.testing.assert_array_equal(getattr(task, key), value)
+    with pytest.raises(UserInputError, match="^The label column has one class only; both 0 and 1"):
+        task_from_frame(frame_of(label=[0] * 25), label_col="label")
+    with pytest.raises(
+        UserInputError, match=r"^Unknown layout 'tabel'; choose 'table' or 'series'"
+    ):
+        task_from_frame(frame, layout="tabel")
+
+
+@pytest.mark.parametrize("semi", [True, False])
+def test_a_labelled_series_trains_on_its_clean_windows_when_semi_supervised(semi):
+    values = np.sin(np.arange(30) / 4)
+    points = (np.arange(30) == 10).astype(int)
+    frame = pd.DataFrame({"v": values, "y": points})
+    task = task_from_frame(frame, "s.csv", "series", "y", window=5, semi_supervised=semi)
+    all_windows = windows(values, 5, 1)
+    assert (task.name, task.kind, task.window, task.stride) == ("s.csv", "series", 5, 1)
+    np.testing.assert_array_equal(task.test, all_windows)
+    assert task.test_labels.tolist() == [int(6 <= i <= 10) for i in range(26)]
+    clean = all_windows[task.test_labels == 0]
+    np.testing.assert_array_equal(task.train, clean if semi else all_windows)
+    unlabelled = task_from_frame(frame[["v"]], layout="series", window=5, stride=3)
+    np.testing.assert_array_equal(unlabelled.train, windows(values, 5, 3))
+    with pytest.raises(
+        UserInputError, match=r"^A series needs exactly one numeric column .*has 2: v, w\.$"
+    ):
+        task_from_frame(frame.assign(w=1.0).drop(columns="y"), layout="series", window=5)
