@@ -3,7 +3,7 @@
 python spaces/anomaly/app.py          # serves on http://127.0.0.1:7860
 
 The model comes from $ANOMALY_MODEL, the repo a Space bundle names in models.json,
-artifacts/anomaly/ or the Hub (shared.hub.locate_model).
+artifacts/anomaly/ or the Hub (shared.default_model.load_default).
 Scoring and what it shows live in shared/anomaly/report.py, training in shared/anomaly/train.py;
 both return data. The handlers below connect them to the page; the browser draws every plot
 (charts.py builds the plotly ones).
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,7 +43,8 @@ from shared.anomaly.report import (
 from shared.anomaly.scoring import RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.anomaly.upload import MAX_ROWS, read_csv, task_from_frame
-from shared.hub import REPO_NAMES, ModelSourceError, load_json, locate_model
+from shared.default_model import DefaultModel, load_default
+from shared.hub import REPO_NAMES
 from shared.hub_push import push_trained, sign_in
 from shared.ui import (
     MAX_FILE_SIZE,
@@ -54,7 +55,6 @@ from shared.ui import (
     delete_cache,
     friendly,
     launch_kwargs,
-    model_status,
     prepare_to_serve,
 )
 
@@ -64,29 +64,26 @@ MAX_EPOCHS = 100
 SERIES_BUILTINS = ("ecg", "kdd135")  # built-ins cut into windows: window and stride apply
 AUTO_RULE = "auto"  # the Train tab's default rule: best F1 with labelled validation, else mean_std
 
-LOCATION = locate_model("anomaly", required=("config.json", "model.safetensors"), app_dir=HERE)
-MODEL: Autoencoder | None = None
-HISTORY: dict = {}  # metrics.json of the loaded model: test metrics and loss curves
-if LOCATION.folder is not None:
-    try:
-        MODEL = load_autoencoder(LOCATION.folder)
-        if (LOCATION.folder / "metrics.json").is_file():
-            HISTORY = load_json(LOCATION.folder / "metrics.json")
-    except (ModelSourceError, OSError, ValueError) as err:
-        LOCATION = replace(LOCATION, folder=None, error=f"Could not load the model: {err}")
+
+def served_model() -> DefaultModel[Autoencoder]:
+    """The default autoencoder, its metrics.json (test metrics, loss curves) and status line."""
+    return load_default("anomaly", ("config.json", "model.safetensors"), load_autoencoder,
+                        app_dir=HERE)  # fmt: skip
+
+
+MODEL, HISTORY, STATUS = served_model()
 
 
 def model_info() -> str:
     """Which model is loaded, or how to get one."""
-    text = model_status(LOCATION)
-    return f"{text} {MODEL.describe()}." if MODEL is not None else text
+    return f"{STATUS} {MODEL.describe()}." if MODEL is not None else STATUS
 
 
 def _model(session: dict | None) -> Autoencoder:
     if session is not None:
         return session["model"]
     if MODEL is None:
-        raise UserInputError(f"No model is loaded. {LOCATION.error} Or train one in the Train tab.")
+        raise UserInputError(f"No model is loaded. {STATUS} Or train one in the Train tab.")
     return MODEL
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from shared.hub import ModelSourceError, load_json, locate_model, save_json, write_model_card
+from shared.default_model import DefaultModel, load_default
+from shared.hub import save_json, write_model_card
 from shared.hub_push import push_trained, sign_in
 from shared.session_store import MB, SessionStore, Ticket
 from shared.transfer import backbone, data, hub_io, recipe, report
@@ -36,7 +37,6 @@ from shared.ui import (
     delete_cache,
     friendly,
     launch_kwargs,
-    model_status,
     prepare_to_serve,
 )
 
@@ -55,20 +55,12 @@ MAX_EPOCHS = 20
 EXAMPLES = 8  # held-out target digits offered as examples
 
 
-def load_default() -> tuple[hub_io.Classifier | None, dict, str]:
-    location = locate_model("transfer", required=("config.json", backbone.WEIGHTS), app_dir=HERE)
-    if location.folder is None:
-        return None, {}, model_status(location)
-    try:
-        clf = hub_io.load(location.folder)
-    except ModelSourceError as err:
-        return None, {}, f"⚠️ **Model could not be loaded** from `{location.source}`: {err}"
-    metrics_file = location.folder / "metrics.json"
-    metrics = load_json(metrics_file) if metrics_file.is_file() else {}
-    return clf, metrics, model_status(location)
+def served_model() -> DefaultModel[hub_io.Classifier]:
+    """The default classifier, its metrics.json (the course's figure) and the status line."""
+    return load_default("transfer", ("config.json", backbone.WEIGHTS), hub_io.load, app_dir=HERE)
 
 
-DEFAULT, METRICS, STATUS = load_default()
+DEFAULT, METRICS, STATUS = served_model()
 
 
 def model_info() -> str:

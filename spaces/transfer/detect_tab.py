@@ -3,7 +3,7 @@
 `build()` lays the tab out inside the app's `gr.Blocks` and registers its endpoints (/detect,
 /detect_pasted, /detect_sketch, /detect_scene, /detect_fine_tune). The detector comes from
 $DETECT_MODEL, the repo a Space bundle names in models.json, artifacts/detect/ or the Hub
-(`shared.hub.locate_model`); `shared.detect.hub_io` loads it from safetensors. A detector
+(`shared.default_model.load_default`); `shared.detect.hub_io` loads it from safetensors. A detector
 fine-tuned here serves only its session.
 """
 
@@ -18,11 +18,11 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
+from shared.default_model import DefaultModel, load_default
 from shared.detect import coco, hub_io, scenes
 from shared.detect import train as recipe
 from shared.detect.evaluate import Detection, detect_image, to_tensor
 from shared.detect.model import Detector
-from shared.hub import ModelSourceError, locate_model
 from shared.session_store import SessionStore, Ticket
 from shared.transfer.backbone import WEIGHTS
 from shared.transfer.data import MAX_PIXELS, open_image
@@ -37,18 +37,13 @@ FIRST_SCENE = 7  # the scene shown, already detected, when the page opens
 STORE = SessionStore.from_env("DETECT_SESSION_BUDGET_MB", default_mb=256)
 
 
-def load_default() -> tuple[hub_io.LoadedDetector | None, str]:
-    location = locate_model("detect", required=("config.json", WEIGHTS), app_dir=HERE)
-    if location.folder is None:
-        return None, f"⚠️ **Detector not trained yet.** {location.error}"
-    try:
-        detector = hub_io.load(location.folder)
-    except ModelSourceError as err:
-        return None, f"⚠️ **Detector could not be loaded** from `{location.source}`: {err}"
-    return detector, f"Detector loaded from `{location.source}`."
+def served_model() -> DefaultModel[hub_io.LoadedDetector]:
+    """The default detector, its metrics.json and the status line."""
+    return load_default("detect", ("config.json", WEIGHTS), hub_io.load, app_dir=HERE,
+                        what="Detector")  # fmt: skip
 
 
-DEFAULT, STATUS = load_default()
+DEFAULT, _, STATUS = served_model()
 
 
 @dataclass
