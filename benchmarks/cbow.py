@@ -120,7 +120,7 @@ def latency(result, queries: int) -> dict[str, float]:
 
     folder = Path(tempfile.mkdtemp(prefix="cbow-bench-")) / "model"
     corpus = {"name": "built-in corpus", "tokens": 0}
-    save_model(folder, result, CBOWConfig(), corpus=corpus, metrics={}, command="bench")
+    save_model(folder, result.vectors, CBOWConfig(), corpus=corpus, metrics={}, command="bench")
     os.environ["CBOW_MODEL"] = str(folder)
     app = load_app("cbow", "cbow_app_bench")
     endpoint, noop = [], []

@@ -165,12 +165,12 @@ def test_app_loader_reads_a_repo_id_from_the_offline_cache(app, monkeypatch):
     snapshot = cache_repo(repo)  # test_hub's offline cache layout, then our files in it
     shutil.copytree(quick_model("cbow"), snapshot, dirs_exist_ok=True)
     monkeypatch.setenv("CBOW_MODEL", repo)
-    loaded, status = app.load_default()
+    loaded, _, status = app.served_model()
     assert repo in status and loaded.folder == snapshot
     assert np.array_equal(loaded.vectors.vectors, load_model(quick_model("cbow")).vectors.vectors)
 
 
 def test_app_starts_without_a_model_and_says_how_to_get_one(app, monkeypatch, tmp_path):
     monkeypatch.setenv("CBOW_MODEL", str(tmp_path))  # an empty folder
-    loaded, status = app.load_default()
+    loaded, _, status = app.served_model()
     assert loaded is None and "python -m training.cbow" in status and VECTORS_FILE in status

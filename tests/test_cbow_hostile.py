@@ -90,7 +90,7 @@ ROWS = [
     ("analogy word unknown", "/analogy", lambda d: ("police", "zzqx", "woman"), "'zzqx' is not"),
     ("odd one of two", "/odd_one_out", lambda d: ("police officers",), "at least 3 different"),
     ("odd course window", "/pairs", lambda d: ("It is a pleasant day", 3), "even number"),
-    ("empty sentence", "/pairs", lambda d: ("",), "The sentence is empty"),
+    ("empty sentence", "/pairs", lambda d: ("", 2), "The sentence is empty"),
     ("unknown map method", "/map", lambda d: ("police", 10, "umap"), "not in the list of choices"),
     ("empty scratch text", "/scratch", lambda d: ("",), "Type at least one sentence"),
 ]
@@ -149,7 +149,7 @@ def test_pickles_in_a_model_folder_never_run(app, tmp_path, monkeypatch, protoco
     (folder / VECTORS_FILE).write_bytes(payload)  # where the vectors should be
     (folder / FULL_MODEL_FILE).write_bytes(payload)  # gensim's own pickle name, for good measure
     monkeypatch.setenv("CBOW_MODEL", str(folder))
-    loaded, status = app.load_default()
+    loaded, _, status = app.served_model()
     assert loaded is None
     assert f"{VECTORS_FILE} is not a word2vec binary file" in status
     assert not marker.exists()

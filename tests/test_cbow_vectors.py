@@ -272,8 +272,14 @@ def saved(tmp_path_factory):
     result = train(corpus.sentences, config)
     metrics = {"wordsim353_spearman": 0.25, "analogy_accuracy": None, "epochs_run": 2}
     corpus_info = {"name": "letters", "tokens": 160, "prepare": "by hand"}
+    metrics |= {"history": result.history}
     save_model(
-        folder, result, config, corpus=corpus_info, metrics=metrics, command="python -m x --y"
+        folder,
+        result.vectors,
+        config,
+        corpus=corpus_info,
+        metrics=metrics,
+        command="python -m x --y",
     )
     return folder, result, config
 

@@ -137,3 +137,27 @@ def test_serve_py_mounts_each_app_with_its_mcp_tools(monkeypatch):
         _, right = call_tool(tool, "score_csv", {"csv_text": series_csv(), "label_column": "y"})
     assert wrong.isError and "the file has 2 numeric columns" in wrong.content[0].text
     assert json.loads(right.content[0].text)["samples"] == 101
+
+
+def test_the_cbow_tools_are_listed_with_their_docs_and_answer_from_the_served_vectors():
+    from test_cbow_app import app_with_quick_model
+
+    (cbow,) = app_with_quick_model("cbow_app_mcp")  # the generator's one value; env restored
+    vectors = cbow.DEFAULT.vectors
+    with serve(cbow.demo) as url:
+        schema = httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).json()
+        tools = {tool["name"]: tool for tool in schema}
+        # the Explore tab's questions are the tools; training, exports and page plumbing are not
+        assert set(tools) == {"nearest_words", "word_analogy", "word_similarity"}
+        analogy = tools["word_analogy"]
+        assert analogy["description"].startswith('Solve "b is to a as c is to ?"')
+        props = analogy["inputSchema"]["properties"]
+        assert set(props) == {"a", "b", "c", "topk"} and props["topk"]["type"] == "integer"
+        assert props["b"]["description"].endswith("the word to subtract (man)")
+        _, near = call_tool(f"{url}gradio_api/mcp/", "nearest_words", {"word": "king", "topk": 3})
+        _, unknown = call_tool(f"{url}gradio_api/mcp/", "nearest_words", {"word": "zorblax"})
+    answer = json.loads(near.content[0].text)
+    assert [n["word"] for n in answer["neighbours"]] == [
+        w for w, _ in vectors.most_similar("king", topn=3)
+    ]
+    assert unknown.isError and "'zorblax' is not in the vocabulary" in unknown.content[0].text

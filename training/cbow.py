@@ -149,10 +149,10 @@ def main(argv: list[str] | None = None) -> Path:
     }
     save_model(
         out,
-        result,
+        result.vectors,
         config,
         corpus=corpus_info,
-        metrics=metrics,
+        metrics=metrics | {"history": result.history},
         command=training_command("training.cbow"),
     )
     if args.full_model is not None:

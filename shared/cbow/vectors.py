@@ -225,16 +225,19 @@ class NegativeSamplingLoss:
 
 def save_model(
     folder: Path,
-    result: TrainResult,
+    vectors: KeyedVectors,
     config: CBOWConfig,
     *,
     corpus: dict,
     metrics: dict,
     command: str,
 ) -> None:
-    """Write the vectors, config.json, metrics.json and a model card with the evaluation."""
+    """Write the vectors, config.json, metrics.json and a model card with the evaluation.
+
+    `metrics` is written as given: the CLI and the app add the loss history to it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    result.vectors.save_word2vec_format(str(folder / VECTORS_FILE), binary=True)
+    vectors.save_word2vec_format(str(folder / VECTORS_FILE), binary=True)
     save_json(
         folder / "config.json",
         {
@@ -244,12 +247,12 @@ def save_model(
             "format": "word2vec binary (KeyedVectors.load_word2vec_format(path, binary=True))",
         },
     )
-    save_json(folder / "metrics.json", {**metrics, "history": result.history})
+    save_json(folder / "metrics.json", metrics)
     write_model_card(
         folder,
         title="Word2Vec CBOW",
         summary=(
-            f"CBOW word vectors ({len(result.vectors)} words, {config.vector_size} dimensions) "
+            f"CBOW word vectors ({len(vectors)} words, {config.vector_size} dimensions) "
             f"trained with gensim on {corpus['name']} ({corpus['tokens']} tokens)."
         ),
         library_name="gensim",

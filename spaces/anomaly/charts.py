@@ -7,27 +7,22 @@ must be joined in their own order (a ROC curve climbs straight up at a fixed x).
 
 from __future__ import annotations
 
-import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 from gradio.components.plot import PlotData
 from plotly.subplots import make_subplots
+
+from shared.ui import plot_data
 
 NORMAL, ANOMALY, LABELLED, LINE, CHANCE = "#2563eb", "#dc2626", "#f59e0b", "#111827", "#9ca3af"
 COLORS = {"all samples": NORMAL, "normal": NORMAL, "anomaly": ANOMALY}
 LOG_RATIO = 20  # counts spanning more than this: log scale, or the anomalies' tail is invisible
 
 
-_PLOT = gr.Plot(render=False)
-
-
 def page_data(fig: go.Figure | None) -> PlotData | None:
-    """`fig` as gr.Plot sends it to the browser: plotly's JSON, made once.
-
-    The served answer is cached with its figures in this form, so 20 visitors don't each pay
-    for serializing the same figure.
-    """
-    return None if fig is None else _PLOT.postprocess(fig)
+    """`fig` as gr.Plot sends it, made once: the served answer is cached with its figures in
+    this form, so 20 visitors don't each pay for serializing the same figure."""
+    return None if fig is None else plot_data(fig)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:

@@ -11,6 +11,10 @@ is told so and gets the default vectors again.
 
 from __future__ import annotations
 
+import functools
+import json
+import tempfile
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +23,7 @@ import gradio as gr
 import pandas as pd
 import plotly.express as px
 
-from shared.cbow import CBOWInputError, explore
+from shared.cbow import explore
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
     MAX_VOCABULARY,
@@ -33,6 +37,7 @@ from shared.cbow.corpus import (
 )
 from shared.cbow.evaluate import ANALOGY_VOCAB, evaluate
 from shared.cbow.explore import MAX_TOPK, MAX_WORD_CHARS
+from shared.cbow.export import export_vectors, fresh_folder
 from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
 from shared.cbow.scratch import TOY_SENTENCES, train_scratch
 from shared.cbow.vectors import (
@@ -42,11 +47,12 @@ from shared.cbow.vectors import (
     LoadedVectors,
     footprint,
     load_model,
+    save_model,
     train,
     vocabulary_cap,
 )
-from shared.hub import ModelSourceError, locate_model
-from shared.plots import history_plot
+from shared.default_model import DefaultModel, load_default
+from shared.hub_push import push_trained, sign_in
 from shared.session_store import SessionStore, Ticket
 from shared.ui import (
     MAX_FILE_SIZE,
@@ -57,7 +63,6 @@ from shared.ui import (
     delete_cache,
     friendly,
     launch_kwargs,
-    model_status,
     plot_data,
     prepare_to_serve,
 )
@@ -68,22 +73,20 @@ MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
 MAX_SCRATCH_SENTENCES = 20
 SESSION_SECONDS = 3600  # a session's own vectors (~4 MB for the built-in corpus) live this long
+EXPORTS = Path(tempfile.gettempdir()) / "cbow-exports"  # one folder per download, kept 10 min
+EXPORT_TTL = 600
+HIDDEN = {"api_visibility": "undocumented"}  # callable by clients, not offered as an MCP tool
 # Every session's vectors together; one session's are at most ~30 MB (MAX_VECTOR_CELLS), so the
 # default 1 GB keeps ~35 visitors' vectors at their largest.
 STORE = SessionStore.from_env("CBOW_SESSION_BUDGET_MB")
 
 
-def load_default() -> tuple[LoadedVectors | None, str]:
-    location = locate_model("cbow", required=("config.json", VECTORS_FILE), app_dir=HERE)
-    if location.folder is None:
-        return None, model_status(location)
-    try:
-        return load_model(location.folder), model_status(location)
-    except (CBOWInputError, ModelSourceError) as err:
-        return None, f"⚠️ **Model could not be loaded** from `{location.source}`: {err}"
+def served_model() -> DefaultModel[LoadedVectors]:
+    """The default vectors (their metrics travel with them) and the status line."""
+    return load_default("cbow", ("config.json", VECTORS_FILE), load_model, app_dir=HERE)
 
 
-DEFAULT, STATUS = load_default()
+DEFAULT, _, STATUS = served_model()
 
 
 def model_info() -> str:
@@ -236,7 +239,7 @@ def model_panel(ticket: Ticket | None):
     model = session or DEFAULT
     budget = f"Memory: {STORE.usage()}"
     if model is None:
-        return "\n\n".join(filter(None, [evicted, STATUS, budget])), None, None
+        return "\n\n".join(filter(None, [evicted, STATUS, budget])), None, loss_frame([])
     m = model.metrics
     which = "Trained in this session" if session else "Default model"
     rows = [
@@ -250,11 +253,13 @@ def model_panel(ticket: Ticket | None):
         "most frequent words.",
         budget,
     ]
-    return (
-        "\n\n".join(rows),
-        asdict(model.config),
-        plot_data(history_plot(m.get("history", []), keys=("loss",))),
-    )
+    return "\n\n".join(rows), asdict(model.config), loss_frame(m.get("history", []))
+
+
+def loss_frame(history: list[dict]) -> pd.DataFrame:
+    """Loss per epoch as rows for `gr.LinePlot` (the browser draws it; hover reads values)."""
+    rows = [(row["epoch"], row["loss"]) for row in history if "loss" in row]
+    return pd.DataFrame(rows, columns=["epoch", "loss"])
 
 
 def score(value: float | None) -> str:
@@ -264,7 +269,7 @@ def score(value: float | None) -> str:
 def similar(word, topk, session):
     model = current(session)
     rows = explore.most_similar(model.vectors, word, int(topk), model.config.lowercase)
-    return pd.DataFrame(rows, columns=["word", "similarity"])
+    return similarity_frame(rows)
 
 
 def pair_similarity(a, b, session):
@@ -275,13 +280,18 @@ def pair_similarity(a, b, session):
 def analogy(a, b, c, session):
     model = current(session)
     rows = explore.analogy(model.vectors, a, b, c, lowercase=model.config.lowercase)
-    return pd.DataFrame(rows, columns=["word", "similarity"])
+    return similarity_frame(rows)
+
+
+def similarity_frame(rows: list[tuple[str, float]]) -> pd.DataFrame:
+    """Words and cosine similarities, to 4 decimals (the table is for reading)."""
+    return pd.DataFrame(rows, columns=["word", "similarity"]).round({"similarity": 4})
 
 
 def odd_one(words, session):
     model = current(session)
     odd, scores = explore.odd_one_out(model.vectors, words, model.config.lowercase)
-    table = pd.DataFrame(scores, columns=["word", "similarity to the group"])
+    table = pd.DataFrame(scores, columns=["word", "similarity to the group"]).round(4)
     return f"The odd one out: **{odd}**", table
 
 
@@ -318,7 +328,147 @@ def scratch_demo(text: str):
         rows.append([", ".join(context), target, best, round(probs[target], 3)])
     table = pd.DataFrame(rows, columns=["context", "target", "predicted", "P(target)"])
     history = [{"epoch": i + 1, "loss": v} for i, v in enumerate(result.losses)]
-    return plot_data(history_plot(history, keys=("loss",), title="From-scratch CBOW")), table
+    return loss_frame(history), table
+
+
+def export(ticket: Ticket | None) -> list[str]:
+    """This session's vectors (or the default ones) as word2vec binary and Projector TSVs."""
+    model = current(ticket)
+    return [str(path) for path in export_vectors(model.vectors, fresh_folder(EXPORTS, EXPORT_TTL))]
+
+
+@friendly
+def push(ticket: Ticket | None, name: str, profile: gr.OAuthProfile | None,
+         token: gr.OAuthToken | None) -> str:  # fmt: skip
+    """Push this session's vectors to `<visitor>/<name>`: the folder and card the CLI writes."""
+    model, evicted = session_model(ticket)
+    if evicted:
+        raise UserInputError(evicted)
+
+    def save(folder: Path) -> None:
+        command = "# trained in the CBOW app's Train tab"
+        save_model(folder, model.vectors, model.config, corpus=model.corpus,
+                   metrics=model.metrics, command=command)  # fmt: skip
+
+    return push_trained(save if model else None, name, profile, token)
+
+
+# Tools for agents (MCP) and API clients: the served vectors, answers in JSON.
+
+
+def nearest_words(word: str, topk: int = 10) -> str:
+    """The words whose CBOW vectors are nearest to a word, by cosine similarity.
+
+    Args:
+        word: one word of the vocabulary (lower-cased as the training corpus was; phrases use _)
+        topk: how many neighbours to return, from 1 to 50
+
+    Returns:
+        JSON: the query word and its neighbours ({"word", "similarity"}), most similar first.
+    """
+    model = current(None)
+    rows = explore.most_similar(model.vectors, word, int(topk), model.config.lowercase)
+    return json.dumps({"word": word, "neighbours": similarity_rows(rows)})
+
+
+def word_analogy(a: str, b: str, c: str, topk: int = 5) -> str:
+    """Solve "b is to a as c is to ?" with word vectors: the words nearest to a - b + c.
+
+    With a = king, b = man, c = woman the answer should be queen. The three inputs are never
+    answers.
+
+    Args:
+        a: the word to start from (king)
+        b: the word to subtract (man)
+        c: the word to add (woman)
+        topk: how many answers to return, from 1 to 50
+
+    Returns:
+        JSON: the answers ({"word", "similarity"} to a - b + c), best first.
+    """
+    model = current(None)
+    topk = int(min(max(topk, 1), MAX_TOPK))
+    rows = explore.analogy(model.vectors, a, b, c, topk, model.config.lowercase)
+    return json.dumps({"query": f"{a} - {b} + {c}", "answers": similarity_rows(rows)})
+
+
+def word_similarity(a: str, b: str) -> float:
+    """Cosine similarity of two words' CBOW vectors, from -1 (opposite) to 1 (same direction).
+
+    Args:
+        a: the first word
+        b: the second word
+    """
+    model = current(None)
+    return round(explore.similarity(model.vectors, a, b, model.config.lowercase), 4)
+
+
+def similarity_rows(rows: list[tuple[str, float]]) -> list[dict]:
+    return [{"word": w, "similarity": round(s, 4)} for w, s in rows]
+
+
+# The page's first view: every tab already answered, from built-in data and the default vectors.
+EXAMPLE_SENTENCE, MAP_K, TOP_K, MIN_COUNT = "It is a pleasant day", 25, 10, 3
+EXAMPLES = {  # each Explore panel's query; words the served vocabulary lacks are replaced
+    "word": ("king",),
+    "pair": ("man", "woman"),
+    "analogy": ("king", "man", "woman"),
+    "odd": ("france", "germany", "italy", "music"),
+    "map": ("war",),
+}
+
+
+def examples_for(model: LoadedVectors) -> dict[str, tuple[str, ...]]:
+    """`EXAMPLES`, each kept when all its words are in `model`'s vocabulary, else made of its
+    most frequent words of four letters or more (mostly not stop words): any vectors a Space
+    serves get a first view that answers."""
+    vocab = model.vectors.key_to_index
+    frequent = [w for w in model.vectors.index_to_key[:5000] if len(w) >= 4 and w.isalpha()]
+    frequent += [w for w in model.vectors.index_to_key if w not in frequent][: 4 - len(frequent)]
+
+    def known(words: tuple[str, ...]) -> bool:
+        return all((w.lower() if model.config.lowercase else w) in vocab for w in words)
+
+    return {k: v if known(v) else tuple(frequent[: len(v)]) for k, v in EXAMPLES.items()}
+
+
+def first_view() -> tuple:
+    """What each tab shows before any click, with the Explore tab's query boxes to match.
+
+    It doesn't depend on the visitor (a page load has no session vectors yet): made once, by
+    the first page load (mostly reading the corpus and training the from-scratch model's 300
+    epochs); visitors who arrive meanwhile wait for that one instead of repeating it.
+    """
+    with FIRST_VIEW_LOCK:
+        return _first_view()
+
+
+FIRST_VIEW_LOCK = threading.Lock()
+
+
+@functools.cache
+def _first_view() -> tuple:
+    prepared = prepare_corpus(BUILTIN, None, "", True, False, False, MIN_COUNT)
+    pairs = show_pairs(EXAMPLE_SENTENCE, 2)
+    scratch = scratch_demo("\n".join(TOY_SENTENCES))
+    if DEFAULT is None:  # the page's status line says why there are no vectors to explore
+        return *prepared, *pairs, *[gr.skip()] * 15, *scratch
+    ex = examples_for(DEFAULT)
+    return (
+        *prepared,
+        *pairs,
+        *ex["word"],
+        similar(*ex["word"], TOP_K, None),
+        *ex["pair"],
+        pair_similarity(*ex["pair"], None),
+        *ex["analogy"],
+        analogy(*ex["analogy"], None),
+        " ".join(ex["odd"]),
+        *odd_one(" ".join(ex["odd"]), None),
+        *ex["map"],
+        plot_data(word_map(*ex["map"], MAP_K, "pca", None)),
+        *scratch,
+    )
 
 
 HOW_IT_WORKS = f"""
@@ -345,46 +495,48 @@ Nothing you upload is ever unpickled: the vectors load from word2vec binary form
 with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Word2Vec CBOW\nPrepare a corpus, see CBOW's training pairs, train, explore.")
     info = gr.Markdown(STATUS)
-    demo.load(friendly(model_info), outputs=info, api_name="model_info")
-    # vectors trained here, for this browser session only; freed an hour after the last use
-    # the session's ticket to its vectors in STORE; an expired session frees them there too
+    demo.load(friendly(model_info), outputs=info, api_name="model_info", **HIDDEN)
+    # the session's ticket to its vectors in STORE, for this browser session only; an expired
+    # session (an hour after its last use) frees them there too
     session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
 
     with gr.Tab("1. Prepare"):
         source = gr.Radio([BUILTIN, MINE], value=BUILTIN, label="Corpus", elem_id="source")
-        with gr.Row():
-            files = gr.File(
-                file_count="multiple", file_types=[".txt"], label=".txt files", elem_id="files"
-            )
-            pasted = gr.Textbox(lines=5, label="or paste text", elem_id="pasted")
-        with gr.Row():
-            lowercase = gr.Checkbox(True, label="lowercase")
-            stopwords = gr.Checkbox(False, label="remove stop words")
-            phrases = gr.Checkbox(False, label="detect phrases (gensim Phrases)")
-            min_count = gr.Slider(1, 20, value=3, step=1, label="min_count")
+        # the built-in corpus comes prepared (gensim's simple_preprocess): only min_count applies
+        with gr.Column(visible=False, elem_id="my-text") as my_text:
+            with gr.Row():
+                files = gr.File(
+                    file_count="multiple", file_types=[".txt"], label=".txt files", elem_id="files"
+                )
+                pasted = gr.Textbox(lines=5, label="or paste text", elem_id="pasted")
+            with gr.Row():
+                lowercase = gr.Checkbox(True, label="lowercase")
+                stopwords = gr.Checkbox(False, label="remove stop words")
+                phrases = gr.Checkbox(False, label="detect phrases (gensim Phrases)")
+        min_count = gr.Slider(1, 20, value=MIN_COUNT, step=1, label="min_count")
         prepare_button = gr.Button("Prepare", variant="primary", elem_id="prepare-button")
         stats = gr.Markdown(elem_id="stats")
-        top_words = gr.Dataframe(label="most frequent words", interactive=False)
+        top_words = gr.Dataframe(label="most frequent words", interactive=False, elem_id="top")
+    source.change(lambda s: gr.update(visible=s == MINE), source, my_text, queue=False,
+                  api_visibility="private")  # fmt: skip
     corpus_inputs = [source, files, pasted, lowercase, stopwords, phrases, min_count]
     prepare_button.click(
-        friendly(prepare_corpus), corpus_inputs, [stats, top_words], api_name="prepare"
+        friendly(prepare_corpus), corpus_inputs, [stats, top_words], api_name="prepare", **HIDDEN
     )
 
     with gr.Tab("2. Training pairs"):
-        sentence = gr.Textbox("It is a pleasant day", label="text", elem_id="pairs-text")
+        sentence = gr.Textbox(EXAMPLE_SENTENCE, label="text", elem_id="pairs-text")
         course_window = gr.Slider(2, 10, value=2, step=2, label="course window (words in all)")
         pairs_button = gr.Button("Show pairs", variant="primary", elem_id="pairs-button")
-        pairs_note = gr.Markdown()
+        pairs_note = gr.Markdown(elem_id="pairs-note")
         with gr.Row():
             course_table = gr.Dataframe(
                 label="the course's pairs", interactive=False, elem_id="course-pairs"
             )
             gensim_table = gr.Dataframe(label="gensim's pairs (per-side window)", interactive=False)
+    pairs_outputs = [pairs_note, course_table, gensim_table]
     pairs_button.click(
-        friendly(show_pairs),
-        [sentence, course_window],
-        [pairs_note, course_table, gensim_table],
-        api_name="pairs",
+        friendly(show_pairs), [sentence, course_window], pairs_outputs, api_name="pairs", **HIDDEN
     )
 
     with gr.Tab("3. Train"):
@@ -398,67 +550,80 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
             epochs = gr.Slider(1, MAX_EPOCHS, defaults.epochs, step=1, label="epochs")
         train_button = gr.Button("Train", variant="primary", elem_id="train-button")
         train_status = gr.Markdown(elem_id="train-status")
+        with gr.Accordion("Push your trained vectors to the Hugging Face Hub", open=False):
+            sign_in()
+            with gr.Row():
+                repo_name = gr.Textbox(value="cbow-word2vec", label="Repo name (in your account)",
+                                       elem_id="repo-name", scale=3)  # fmt: skip
+                push_button = gr.Button("Push to the Hub", elem_id="push", scale=1)
+            push_text = gr.Markdown(elem_id="push-text")
+        push_button.click(push, [session, repo_name], push_text, api_name="push", **HIDDEN)
 
     with gr.Tab("4. Explore"):
         with gr.Row():
-            word = gr.Textbox("king", label="word", elem_id="word")
-            topk = gr.Slider(1, MAX_TOPK, 10, step=1, label="top k")
+            word = gr.Textbox(EXAMPLES["word"][0], label="word", elem_id="word")
+            topk = gr.Slider(1, MAX_TOPK, TOP_K, step=1, label="top k")
         similar_button = gr.Button("Most similar", variant="primary", elem_id="similar-button")
         neighbours = gr.Dataframe(label="nearest words", interactive=False, elem_id="neighbours")
-        similar_button.click(
-            friendly(similar), [word, topk, session], neighbours, api_name="most_similar"
-        )
+        similar_button.click(friendly(similar), [word, topk, session], neighbours,
+                             api_name="most_similar", **HIDDEN)  # fmt: skip
         # "day" is from the course's sentence; the others show topical and named neighbours
         gr.Examples([["day"], ["king"], ["music"], ["einstein"], ["france"]], [word])
         with gr.Row():
-            word_a = gr.Textbox("man", label="word 1")
-            word_b = gr.Textbox("woman", label="word 2")
-            sim_value = gr.Number(label="cosine similarity")
-        gr.Button("Similarity").click(
-            friendly(pair_similarity), [word_a, word_b, session], sim_value, api_name="similarity"
-        )
+            word_a = gr.Textbox(EXAMPLES["pair"][0], label="word 1")
+            word_b = gr.Textbox(EXAMPLES["pair"][1], label="word 2")
+            sim_value = gr.Number(label="cosine similarity", elem_id="similarity")
+        gr.Button("Similarity").click(friendly(pair_similarity), [word_a, word_b, session],
+                                      sim_value, api_name="similarity", **HIDDEN)  # fmt: skip
         with gr.Row():
-            an_a = gr.Textbox("king", label="a")
-            an_b = gr.Textbox("man", label="minus b")
-            an_c = gr.Textbox("woman", label="plus c")
-        analogies = gr.Dataframe(label="a - b + c", interactive=False)
-        gr.Button("Analogy").click(
-            friendly(analogy), [an_a, an_b, an_c, session], analogies, api_name="analogy"
-        )
-        odd_words = gr.Textbox("france germany italy music", label="words (space separated)")
-        odd_answer = gr.Markdown()
-        odd_table = gr.Dataframe(interactive=False)
+            an_a = gr.Textbox(EXAMPLES["analogy"][0], label="a")
+            an_b = gr.Textbox(EXAMPLES["analogy"][1], label="minus b")
+            an_c = gr.Textbox(EXAMPLES["analogy"][2], label="plus c")
+        analogies = gr.Dataframe(label="a - b + c", interactive=False, elem_id="analogies")
+        gr.Button("Analogy").click(friendly(analogy), [an_a, an_b, an_c, session], analogies,
+                                   api_name="analogy", **HIDDEN)  # fmt: skip
+        odd_words = gr.Textbox(" ".join(EXAMPLES["odd"]), label="words (space separated)")
+        odd_answer = gr.Markdown(elem_id="odd-answer")
+        odd_table = gr.Dataframe(interactive=False, elem_id="odd-table")
         gr.Button("Odd one out").click(
-            friendly(odd_one), [odd_words, session], [odd_answer, odd_table], api_name="odd_one_out"
-        )
+            friendly(odd_one), [odd_words, session], [odd_answer, odd_table],
+            api_name="odd_one_out", **HIDDEN,
+        )  # fmt: skip
         with gr.Row():
-            map_word = gr.Textbox("war", label="map around")
-            map_k = gr.Slider(5, MAX_TOPK, 25, step=1, label="neighbours")
+            map_word = gr.Textbox(EXAMPLES["map"][0], label="map around")
+            map_k = gr.Slider(5, MAX_TOPK, MAP_K, step=1, label="neighbours")
             map_method = gr.Radio(
                 [("PCA", "pca"), ("t-SNE", "tsne")], value="pca", label="projection"
             )
-        map_plot = gr.Plot(label="2-D map (hover for words)")
-        gr.Button("Map").click(
-            friendly(word_map),
-            [map_word, map_k, map_method, session],
-            map_plot,
-            api_name="map",
-        )
+        map_plot = gr.Plot(label="2-D map (hover for words; drag to zoom)", elem_id="map")
+        gr.Button("Map").click(friendly(word_map), [map_word, map_k, map_method, session],
+                               map_plot, api_name="map", **HIDDEN)  # fmt: skip
 
     with gr.Tab("5. Model"):
         model_text = gr.Markdown(elem_id="model-text")
         model_settings = gr.JSON(label="settings")
-        loss_plot = gr.Plot(label="loss per epoch")
+        loss_plot = gr.LinePlot(x="epoch", y="loss", title="Training loss per epoch",
+                                tooltip="all", elem_id="loss-plot")  # fmt: skip
         refresh_button = gr.Button("Refresh")
+        gr.Markdown(
+            "**Take the vectors with you:** word2vec binary (`KeyedVectors.load_word2vec_format("
+            "path, binary=True)`), and `vectors.tsv` + `metadata.tsv` for the "
+            "[Embedding Projector](https://projector.tensorflow.org) (Load, then pick both)."
+        )
+        export_button = gr.Button("Export the vectors", elem_id="export-button")
+        export_files = gr.File(label="downloads", file_count="multiple", elem_id="exports")
+        export_button.click(friendly(export), session, export_files, api_name="export",
+                            concurrency_limit=TRAIN_CONCURRENCY, **HIDDEN)  # fmt: skip
     model_outputs = [model_text, model_settings, loss_plot]
     demo.load(friendly(model_panel), session, model_outputs, api_visibility="private")
-    refresh_button.click(friendly(model_panel), session, model_outputs, api_name="model")
+    refresh_button.click(friendly(model_panel), session, model_outputs, api_name="model", **HIDDEN)
     train_button.click(
         friendly(train_vectors),
         [*corpus_inputs, vector_size, window, negative, epochs, session],
         [train_status, session, *model_outputs],
         api_name="train",
         concurrency_limit=TRAIN_CONCURRENCY,
+        **HIDDEN,
     )
 
     with gr.Tab("How it works"):
@@ -466,11 +631,21 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
         toy = gr.Textbox("\n".join(TOY_SENTENCES), lines=4, label="sentences, one per line")
         scratch_button = gr.Button("Train the from-scratch CBOW", elem_id="scratch-button")
         with gr.Row():
-            scratch_loss = gr.Plot(label="loss")
+            scratch_loss = gr.LinePlot(x="epoch", y="loss", title="From-scratch CBOW",
+                                       tooltip="all", elem_id="scratch-loss")  # fmt: skip
             scratch_table = gr.Dataframe(label="predictions", interactive=False)
-        scratch_button.click(
-            friendly(scratch_demo), toy, [scratch_loss, scratch_table], api_name="scratch"
-        )
+        scratch_button.click(friendly(scratch_demo), toy, [scratch_loss, scratch_table],
+                             api_name="scratch", **HIDDEN)  # fmt: skip
+
+    demo.load(
+        first_view,
+        outputs=[stats, top_words, *pairs_outputs, word, neighbours, word_a, word_b, sim_value,
+                 an_a, an_b, an_c, analogies, odd_words, odd_answer, odd_table, map_word,
+                 map_plot, scratch_loss, scratch_table],
+        api_visibility="private",
+    )  # fmt: skip
+    for tool in (nearest_words, word_analogy, word_similarity):
+        gr.api(friendly(tool), api_name=tool.__name__)  # the MCP tools and API endpoints, no UI
 
 demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
 
