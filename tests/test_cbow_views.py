@@ -117,6 +117,16 @@ def test_the_app_exports_the_sessions_vectors_and_the_default_ones_otherwise(app
     assert len(Path(default[2]).read_text().splitlines()) == len(app.DEFAULT.vectors)
 
 
+def test_each_set_of_vectors_is_exported_once_while_its_files_last(app, trained):
+    ticket, _ = trained
+    mine, default = app.export(ticket), app.export(None)
+    assert app.export(ticket) == mine and app.export(None) == default
+    assert Path(mine[0]).parent != Path(default[0]).parent
+    Path(mine[1]).unlink()  # swept: written again, elsewhere
+    again = app.export(ticket)
+    assert again != mine and all(Path(p).is_file() for p in again)
+
+
 def test_old_export_folders_are_swept(tmp_path):
     old = fresh_folder(tmp_path, ttl_seconds=600)
     (old / "vectors.tsv").write_text("1\t2\n")
