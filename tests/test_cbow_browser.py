@@ -36,7 +36,7 @@ def settle(page) -> None:
 @pytest.mark.slow
 @pytest.mark.browser
 def test_every_tab_is_answered_on_load_and_the_map_answers_the_mouse(app, page):
-    expected = [w for w, _ in app.DEFAULT.vectors.most_similar("king", topn=app.TOP_K)]
+    expected = [w for w, _ in app.DEFAULT.vectors.most_similar("king", topn=app.explore_tab.TOP_K)]
     with serve(app.demo) as url:
         page.goto(url, wait_until="load")
         # no click anywhere: the built-in corpus is already prepared...

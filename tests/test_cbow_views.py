@@ -55,7 +55,7 @@ def test_the_first_view_answers_every_tab_from_the_served_vectors(app):
     vectors = app.DEFAULT.vectors
     # the quick model's vocabulary has "king", "man", "woman" and "war" but not "italy"
     assert shown["word"] == "king" and shown["neighbours"].values.tolist() == [
-        [w, round(float(s), 4)] for w, s in vectors.most_similar("king", topn=app.TOP_K)
+        [w, round(float(s), 4)] for w, s in vectors.most_similar("king", topn=app.explore_tab.TOP_K)
     ]
     assert (shown["word 1"], shown["word 2"]) == ("man", "woman")
     assert shown["similarity"] == round(float(vectors.similarity("man", "woman")), 4)
@@ -76,22 +76,24 @@ def test_the_first_view_answers_every_tab_from_the_served_vectors(app):
 
 
 def test_examples_are_kept_where_the_vocabulary_has_them_and_replaced_where_not(app):
-    every = [w for words in app.EXAMPLES.values() for w in words]
-    kept = app.examples_for(hand_vectors([*every, "other"]))
-    assert kept == app.EXAMPLES
+    every = [w for words in app.explore_tab.EXAMPLES.values() for w in words]
+    kept = app.explore_tab.examples_for(hand_vectors([*every, "other"]))
+    assert kept == app.explore_tab.EXAMPLES
     # a vocabulary of other words: frequent words of 4+ letters, most frequent first
     model = hand_vectors(["the", "of", "river", "a", "mountain", "3d", "valley", "lake", "sea"])
-    ex = app.examples_for(model)
+    ex = app.explore_tab.examples_for(model)
     assert ex["word"] == ("river",) and ex["pair"] == ("river", "mountain")
     assert ex["odd"] == ("river", "mountain", "valley", "lake") and ex["map"] == ("river",)
     # case kept: "King" is not "king"
-    cased = app.examples_for(hand_vectors(["King", "Queen", "Man", "Woman", "War"], False))
+    cased = app.explore_tab.examples_for(
+        hand_vectors(["King", "Queen", "Man", "Woman", "War"], False)
+    )
     # ("Man" has three letters: it only fills the fourth place of the odd-one-out example)
     assert cased["word"] == ("King",) and cased["odd"] == ("King", "Queen", "Woman", "Man")
 
 
 def test_a_tiny_vocabulary_still_gets_every_example_filled(app):
-    ex = app.examples_for(hand_vectors(["a", "b", "c", "of", "to"]))
+    ex = app.explore_tab.examples_for(hand_vectors(["a", "b", "c", "of", "to"]))
     assert ex["odd"] == ("a", "b", "c", "of") and ex["analogy"] == ("a", "b", "c")
 
 

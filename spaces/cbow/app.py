@@ -20,9 +20,9 @@ import weakref
 from dataclasses import asdict
 from pathlib import Path
 
+import explore_tab
 import gradio as gr
 import pandas as pd
-import plotly.express as px
 
 from shared.cbow import explore
 from shared.cbow.corpus import (
@@ -64,11 +64,11 @@ from shared.ui import (
     delete_cache,
     friendly,
     launch_kwargs,
-    plot_data,
     prepare_to_serve,
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
+EXPLORE_OUTPUTS = 14  # the Explore tab's query boxes and answers, filled on page load
 BUILTIN, MINE = "built-in corpus", "my text"
 MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
@@ -267,49 +267,6 @@ def score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def similar(word, topk, session):
-    model = current(session)
-    rows = explore.most_similar(model.vectors, word, int(topk), model.config.lowercase)
-    return similarity_frame(rows)
-
-
-def pair_similarity(a, b, session):
-    model = current(session)
-    return round(explore.similarity(model.vectors, a, b, model.config.lowercase), 4)
-
-
-def analogy(a, b, c, session):
-    model = current(session)
-    rows = explore.analogy(model.vectors, a, b, c, lowercase=model.config.lowercase)
-    return similarity_frame(rows)
-
-
-def similarity_frame(rows: list[tuple[str, float]]) -> pd.DataFrame:
-    """Words and cosine similarities, to 4 decimals (the table is for reading)."""
-    return pd.DataFrame(rows, columns=["word", "similarity"]).round({"similarity": 4})
-
-
-def odd_one(words, session):
-    model = current(session)
-    odd, scores = explore.odd_one_out(model.vectors, words, model.config.lowercase)
-    table = pd.DataFrame(scores, columns=["word", "similarity to the group"]).round(4)
-    return f"The odd one out: **{odd}**", table
-
-
-def word_map(word, topk, method, session):
-    model = current(session)
-    points = pd.DataFrame(
-        explore.neighbourhood(model.vectors, word, int(topk), method, model.config.lowercase)
-    )
-    fig = px.scatter(
-        points, x="x", y="y", text="word", color="similarity", hover_name="word",
-        hover_data={"similarity": ":.3f", "x": False, "y": False, "query": False},
-        title=f"{points.word[0]!r} and its {len(points) - 1} nearest words ({method})",
-    )  # fmt: skip
-    fig.update_traces(textposition="top center")
-    return fig
-
-
 def scratch_demo(text: str):
     """Train the from-scratch PyTorch CBOW on a few sentences; show what it predicts."""
     sentences = [line for line in (text or "").splitlines() if line.strip()]
@@ -426,28 +383,7 @@ def similarity_rows(rows: list[tuple[str, float]]) -> list[dict]:
 
 
 # The page's first view: every tab already answered, from built-in data and the default vectors.
-EXAMPLE_SENTENCE, MAP_K, TOP_K, MIN_COUNT = "It is a pleasant day", 25, 10, 3
-EXAMPLES = {  # each Explore panel's query; words the served vocabulary lacks are replaced
-    "word": ("king",),
-    "pair": ("man", "woman"),
-    "analogy": ("king", "man", "woman"),
-    "odd": ("france", "germany", "italy", "music"),
-    "map": ("war",),
-}
-
-
-def examples_for(model: LoadedVectors) -> dict[str, tuple[str, ...]]:
-    """`EXAMPLES`, each kept when all its words are in `model`'s vocabulary, else made of its
-    most frequent words of four letters or more (mostly not stop words): any vectors a Space
-    serves get a first view that answers."""
-    vocab = model.vectors.key_to_index
-    frequent = [w for w in model.vectors.index_to_key[:5000] if len(w) >= 4 and w.isalpha()]
-    frequent += [w for w in model.vectors.index_to_key if w not in frequent][: 4 - len(frequent)]
-
-    def known(words: tuple[str, ...]) -> bool:
-        return all((w.lower() if model.config.lowercase else w) in vocab for w in words)
-
-    return {k: v if known(v) else tuple(frequent[: len(v)]) for k, v in EXAMPLES.items()}
+EXAMPLE_SENTENCE, MIN_COUNT = "It is a pleasant day", 3
 
 
 def first_view() -> tuple:
@@ -469,24 +405,9 @@ def _first_view() -> tuple:
     prepared = prepare_corpus(BUILTIN, None, "", True, False, False, MIN_COUNT)
     pairs = show_pairs(EXAMPLE_SENTENCE, 2)
     scratch = scratch_demo("\n".join(TOY_SENTENCES))
-    if DEFAULT is None:  # the page's status line says why there are no vectors to explore
-        return *prepared, *pairs, *[gr.skip()] * 15, *scratch
-    ex = examples_for(DEFAULT)
-    return (
-        *prepared,
-        *pairs,
-        *ex["word"],
-        similar(*ex["word"], TOP_K, None),
-        *ex["pair"],
-        pair_similarity(*ex["pair"], None),
-        *ex["analogy"],
-        analogy(*ex["analogy"], None),
-        " ".join(ex["odd"]),
-        *odd_one(" ".join(ex["odd"]), None),
-        *ex["map"],
-        plot_data(word_map(*ex["map"], MAP_K, "pca", None)),
-        *scratch,
-    )
+    # without vectors the Explore tab keeps its boxes; the status line says why it can't answer
+    explored = explore_tab.first_view(DEFAULT) if DEFAULT else [gr.skip()] * EXPLORE_OUTPUTS
+    return *prepared, *pairs, *explored, *scratch
 
 
 HOW_IT_WORKS = f"""
@@ -578,44 +499,8 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
         push_button.click(push, [session, repo_name], push_text, api_name="push", **HIDDEN)
 
     with gr.Tab("4. Explore"):
-        with gr.Row():
-            word = gr.Textbox(EXAMPLES["word"][0], label="word", elem_id="word")
-            topk = gr.Slider(1, MAX_TOPK, TOP_K, step=1, label="top k")
-        similar_button = gr.Button("Most similar", variant="primary", elem_id="similar-button")
-        neighbours = gr.Dataframe(label="nearest words", interactive=False, elem_id="neighbours")
-        similar_button.click(friendly(similar), [word, topk, session], neighbours,
-                             api_name="most_similar", **HIDDEN)  # fmt: skip
-        # "day" is from the course's sentence; the others show topical and named neighbours
-        gr.Examples([["day"], ["king"], ["music"], ["einstein"], ["france"]], [word])
-        with gr.Row():
-            word_a = gr.Textbox(EXAMPLES["pair"][0], label="word 1")
-            word_b = gr.Textbox(EXAMPLES["pair"][1], label="word 2")
-            sim_value = gr.Number(label="cosine similarity", elem_id="similarity")
-        gr.Button("Similarity").click(friendly(pair_similarity), [word_a, word_b, session],
-                                      sim_value, api_name="similarity", **HIDDEN)  # fmt: skip
-        with gr.Row():
-            an_a = gr.Textbox(EXAMPLES["analogy"][0], label="a")
-            an_b = gr.Textbox(EXAMPLES["analogy"][1], label="minus b")
-            an_c = gr.Textbox(EXAMPLES["analogy"][2], label="plus c")
-        analogies = gr.Dataframe(label="a - b + c", interactive=False, elem_id="analogies")
-        gr.Button("Analogy").click(friendly(analogy), [an_a, an_b, an_c, session], analogies,
-                                   api_name="analogy", **HIDDEN)  # fmt: skip
-        odd_words = gr.Textbox(" ".join(EXAMPLES["odd"]), label="words (space separated)")
-        odd_answer = gr.Markdown(elem_id="odd-answer")
-        odd_table = gr.Dataframe(interactive=False, elem_id="odd-table")
-        gr.Button("Odd one out").click(
-            friendly(odd_one), [odd_words, session], [odd_answer, odd_table],
-            api_name="odd_one_out", **HIDDEN,
-        )  # fmt: skip
-        with gr.Row():
-            map_word = gr.Textbox(EXAMPLES["map"][0], label="map around")
-            map_k = gr.Slider(5, MAX_TOPK, MAP_K, step=1, label="neighbours")
-            map_method = gr.Radio(
-                [("PCA", "pca"), ("t-SNE", "tsne")], value="pca", label="projection"
-            )
-        map_plot = gr.Plot(label="2-D map (hover for words; drag to zoom)", elem_id="map")
-        gr.Button("Map").click(friendly(word_map), [map_word, map_k, map_method, session],
-                               map_plot, api_name="map", **HIDDEN)  # fmt: skip
+        explore_outputs = explore_tab.build(current, session)
+        assert len(explore_outputs) == EXPLORE_OUTPUTS
 
     with gr.Tab("5. Model"):
         model_text = gr.Markdown(elem_id="model-text")
@@ -657,9 +542,7 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
 
     demo.load(
         first_view,
-        outputs=[stats, top_words, *pairs_outputs, word, neighbours, word_a, word_b, sim_value,
-                 an_a, an_b, an_c, analogies, odd_words, odd_answer, odd_table, map_word,
-                 map_plot, scratch_loss, scratch_table],
+        outputs=[stats, top_words, *pairs_outputs, *explore_outputs, scratch_loss, scratch_table],
         api_visibility="private",
     )  # fmt: skip
     for tool in (nearest_words, word_analogy, word_similarity):
