@@ -61,12 +61,23 @@ def index_page() -> str:
    cursor:pointer}}
  button.on {{background:#f97316;color:white;border-color:#f97316}}
  iframe {{border:0;width:100%;height:calc(100vh - 3rem)}}
+ iframe[hidden] {{display:none}}
 </style></head>
 <body><nav><b>Deep-learning labs</b>{tabs}</nav>
-<iframe id="app" title="app"></iframe>
+<main id="apps"></main>
 <script>
+// One frame per app, made on its first visit and kept: switching tabs neither reloads an app
+// (a model trained there stays) nor aborts its page while it is still loading.
 function show(name) {{
-  document.getElementById('app').src = '/' + name + '/';
+  let frame = document.getElementById('app-' + name);
+  if (!frame) {{
+    frame = document.createElement('iframe');
+    frame.id = 'app-' + name;
+    frame.title = name;
+    frame.src = '/' + name + '/';
+    document.getElementById('apps').appendChild(frame);
+  }}
+  document.querySelectorAll('#apps iframe').forEach(f => f.hidden = f !== frame);
   document.querySelectorAll('nav button').forEach(b => b.classList.remove('on'));
   document.getElementById('tab-' + name).classList.add('on');
   history.replaceState(null, '', '#' + name);

@@ -58,10 +58,25 @@ def test_tabs_switch_apps_in_a_real_browser(server_url, page):
 
     page.goto(server_url + "/")
     page.click("#tab-cbow")
-    assert page.get_attribute("#app", "src") == "/cbow/"
-    frame = page.frame_locator("#app")
+    assert page.get_attribute("#app-cbow", "src") == "/cbow/"
+    frame = page.frame_locator("#app-cbow")
     # the app has rendered (not just Gradio's "Loading..."): its own heading is on screen
     frame.get_by_role("heading", name="Word2Vec CBOW").wait_for(timeout=60_000)
     assert page.url.endswith("#cbow")
     page.screenshot(path=str(ARTIFACTS / "launcher.png"))
+    # every app's page, once its first view has loaded, with the launcher around it: no errors
+    for name in ("anomaly", "cbow", "transfer"):
+        page.click(f"#tab-{name}")
+        page.frame_locator(f"#app-{name}").locator("h1").first.wait_for(timeout=60_000)
+        app_frame = next(f for f in page.frames if f.url.rstrip("/").endswith(f"/{name}"))
+        app_frame.wait_for_function(
+            "document.querySelectorAll('.eta-bar, .meta-text, .meta-text-center').length === 0",
+            timeout=120_000,
+        )
+        page.wait_for_timeout(500)  # late requests (icons, fonts) after the page settles
     assert page.console_errors == []
+    # each app keeps its own frame: back on CBOW, the page is the one loaded first, not a reload
+    assert page.locator("#apps iframe").count() == 3
+    page.click("#tab-cbow")
+    assert page.locator("#app-cbow").is_visible() and not page.locator("#app-anomaly").is_visible()
+    assert [f.url for f in page.frames].count(f"{server_url}/cbow/") == 1
