@@ -7,6 +7,7 @@ app on, and the tools are gone, so the launch log is checked too.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import importlib.util
@@ -161,3 +162,25 @@ def test_the_cbow_tools_are_listed_with_their_docs_and_answer_from_the_served_ve
         w for w, _ in vectors.most_similar("king", topn=3)
     ]
     assert unknown.isError and "'zorblax' is not in the vocabulary" in unknown.content[0].text
+
+
+def test_the_transfer_tools_are_classify_and_detect_and_an_example_is_classified(monkeypatch):
+    monkeypatch.setenv("TRANSFER_MODEL", str(quick_model("transfer")))
+    transfer = load_app("transfer", "transfer_app_mcp")
+    with serve(transfer.demo) as url:
+        schema = httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).json()
+        tools = {tool["name"]: tool for tool in schema}
+        # an image in, labels or boxes out; sketches, pastes, re-filtering and training are UI
+        assert set(tools) == {"classify_file", "classify_example", "detect_file", "detect_scene"}
+        props = tools["detect_scene"]["inputSchema"]["properties"]
+        assert props["seed"]["description"].startswith("which scene, a whole number from 0")
+        assert props["threshold"]["description"].endswith("to be shown, from 0 to 1")
+        _, result = call_tool(f"{url}gradio_api/mcp/", "classify_example", {"index": 3})
+    assert not result.isError, result
+    (text,) = [part.text for part in result.content if part.type == "text"]
+    image, labels, heatmap, box = ast.literal_eval(text)  # Gradio sends the outputs' repr
+    _, expected, _, expected_box = transfer.classify_example(3)  # the same, in-process
+    assert image["orig_name"].startswith("digit-3-") and heatmap["url"].startswith(url)
+    assert labels["label"] == max(expected, key=expected.get)
+    assert {c["label"]: c["confidence"] for c in labels["confidences"]} == pytest.approx(expected)
+    assert box == expected_box

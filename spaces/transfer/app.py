@@ -361,7 +361,7 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
         # an upload, a paste, a photo or an example thumbnail: answer at once
         image.change(classify_new_image, [image, session], outputs, api_name=False)
         sketch_button.click(
-            classify_drawing, [sketch, session], outputs, api_name="classify_drawing"
+            classify_drawing, [sketch, session], outputs, api_name="classify_drawing", **HIDDEN
         )
         # the examples by number, for API clients and agents (the page uses the thumbnails)
         example = gr.Slider(0, EXAMPLES - 1, step=1, value=0, visible=False)

@@ -29,6 +29,9 @@ from shared.transfer.data import MAX_PIXELS, open_image
 from shared.ui import TRAIN_CONCURRENCY, TRAIN_SECONDS, UserInputError, friendly
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
+# UI plumbing (pasted or drawn input, re-filtering, session training): callable by clients, not
+# offered as MCP tools; detect_file and detect_scene are the tools
+HIDDEN = {"api_visibility": "undocumented"}
 DISPLAY_SIDE = 512  # images are detected and drawn at most this wide (the model sees 128 px)
 APP_MAX_IMAGES = 200  # per fine-tune zip: with the time cap, bounds one in-app run
 MAX_EPOCHS = 20
@@ -117,7 +120,16 @@ def view(state: Answer, threshold: float):
 
 @friendly
 def detect_file(path: str | None, threshold: float, ticket: Ticket | None = None):
-    """Detect objects in an uploaded image; boxes are in the image's own pixels."""
+    """Detect and label the objects in an image (digits, for the built-in detector).
+
+    Args:
+        path: an image file (PNG, JPEG, ...), such as a photo or scan of handwritten digits
+        threshold: the lowest score a detection needs to be shown, from 0 to 1
+
+    Returns:
+        The image with labelled boxes, a table of each box (label, score, pixels of the image)
+        and a summary sentence.
+    """
     if not path:
         raise UserInputError("Upload an image first.")
     detector, note = current(ticket)
@@ -148,7 +160,16 @@ def detect_sketch(sketch: dict | None, threshold: float, ticket: Ticket | None =
 
 @friendly
 def detect_scene(seed: float, threshold: float, ticket: Ticket | None = None):
-    """Generate a built-in scene of held-out digits from `seed` and detect them."""
+    """Generate a built-in scene of held-out handwritten digits and detect them.
+
+    Args:
+        seed: which scene, a whole number from 0 to 1000000 (the same seed, the same scene)
+        threshold: the lowest score a detection needs to be shown, from 0 to 1
+
+    Returns:
+        The scene with labelled boxes, a table of each box and a summary naming the digits the
+        scene really holds, to compare with what was found.
+    """
     if not 0 <= seed <= MAX_SEED or seed != int(seed):
         raise UserInputError(f"The scene number must be a whole number from 0 to {MAX_SEED}.")
     detector, note = current(ticket)
@@ -327,17 +348,21 @@ def build() -> None:
         outputs = [boxes, table, summary, last]
         upload_button.click(detect_file, [upload, threshold, ticket], outputs, api_name="detect")
         paste_button.click(
-            detect_pasted, [pasted, threshold, ticket], outputs, api_name="detect_pasted"
+            detect_pasted, [pasted, threshold, ticket], outputs, api_name="detect_pasted", **HIDDEN
         )
         sketch_button.click(
-            detect_sketch, [sketch, threshold, ticket], outputs, api_name="detect_sketch"
+            detect_sketch, [sketch, threshold, ticket], outputs, api_name="detect_sketch", **HIDDEN
         )
         show_button.click(detect_scene, [seed, threshold, ticket], outputs, api_name="detect_scene")
         scene_button.click(random_scene, None, seed, api_visibility="private").then(
             detect_scene, [seed, threshold, ticket], outputs, api_visibility="private"
         )
         threshold.release(
-            refilter, [threshold, last], [boxes, table, summary], api_name="detect_filter"
+            refilter,
+            [threshold, last],
+            [boxes, table, summary],
+            api_name="detect_filter",
+            **HIDDEN,
         )
         with gr.Accordion("Model: from scratch, head only, fine-tuned", open=False):
             gr.Dataframe(comparison(), elem_id="detect-comparison")
@@ -353,6 +378,6 @@ def build() -> None:
             train_status = gr.Markdown()
             train_button.click(
                 fine_tune, [zip_file, epochs], [train_status, ticket],
-                api_name="detect_fine_tune", concurrency_limit=TRAIN_CONCURRENCY,
+                api_name="detect_fine_tune", concurrency_limit=TRAIN_CONCURRENCY, **HIDDEN,
             )  # fmt: skip
         gr.Markdown(how_it_works())
