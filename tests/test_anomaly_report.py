@@ -330,6 +330,15 @@ def test_the_view_without_labels_says_so_and_flags_worst_first(tmp_path, monkeyp
     assert v.histogram.equals(error_histogram(errors, None))
 
 
+def test_the_flagged_table_shows_the_worst_rows_up_to_its_cap(tmp_path):
+    errors = np.random.default_rng(5).permutation(np.arange(FLAGGED_SHOWN + 50) / 1000 + 1)
+    s = Scored("many", errors[:, None], errors, None, tiny_model(1))
+    v = view(s, 0.5, csv=tmp_path / "rows.csv")
+    assert v.n_flagged == FLAGGED_SHOWN + 50 and len(v.flagged) == FLAGGED_SHOWN == 200
+    assert v.flagged["row"].tolist() == np.argsort(-errors)[:FLAGGED_SHOWN].tolist()
+    assert len(pd.read_csv(tmp_path / "rows.csv")) == FLAGGED_SHOWN + 50  # the CSV has them all
+
+
 def test_old_score_files_are_pruned_and_fresh_names_are_unique(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "SCORES_DIR", tmp_path)
     now = time.time()
@@ -369,14 +378,17 @@ def test_compare_rules_applies_each_saved_threshold(labelled):
     ]
     assert table.to_dict("records") == expected
     assert list(table.columns) == list(expected[0])
+    # the explanation, sentence by sentence (the joins between its source lines included)
+    assert why.startswith("The TensorFlow tutorial's mean + 1 std assumes the training errors are")
     for phrase in (
-        "The TensorFlow tutorial's mean + 1 std assumes the training errors are bell-shaped",
-        "about one normal sample in six lies above it. Reconstruction errors have a long right",
-        "many false alarms. With labelled validation data, best F1 picks the line that separates",
-        "the labelled anomalies from the normal samples best; without labels the tutorial's rule",
-        "(or a contamination rate you know) is what there is.",
+        "are bell-shaped, so that about one normal sample in six lies above it. Reconstruction",
+        "errors have a long right tail, and where anomalies are rare that line still cuts into the",
+        "normal bulk: many false alarms. With labelled validation data, best F1 picks the line",
+        "that separates the labelled anomalies from the normal samples best; without labels the",
+        "tutorial's rule (or a contamination rate you know) is what there is.",
     ):
         assert phrase in why
+    assert why.endswith("is what there is.")
 
 
 def test_compare_rules_without_saved_thresholds_says_why():

@@ -8,6 +8,7 @@ scikit-learn's precision-recall curve, metrics against scikit-learn on degenerat
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -179,6 +180,13 @@ def test_an_error_equal_to_the_threshold_is_not_flagged():
         ([0.1, 0.2, 0.3], [1, 1, 1], 0.5,
          {"tn": 0, "fp": 0, "fn": 3, "tp": 0, "precision": 0, "recall": 0, "f1": 0,
           "accuracy": 0.0, "n": 3, "anomalies": 3}),
+        # one class, one decision: all normal and unflagged, all anomalous and flagged
+        ([0.1, 0.2, 0.3], [0, 0, 0], 0.5,
+         {"tn": 3, "fp": 0, "fn": 0, "tp": 0, "precision": 0, "recall": 0, "f1": 0,
+          "accuracy": 1.0, "n": 3, "anomalies": 0}),
+        ([0.6, 0.7, 0.9], [1, 1, 1], 0.5,
+         {"tn": 0, "fp": 0, "fn": 0, "tp": 3, "precision": 1, "recall": 1, "f1": 1,
+          "accuracy": 1.0, "n": 3, "anomalies": 3}),
         # only anomalies, two of three flagged
         ([0.1, 0.7, 0.9], [1, 1, 1], 0.5,
          {"tn": 0, "fp": 0, "fn": 1, "tp": 2, "precision": 1, "recall": 2 / 3, "f1": 0.8,
@@ -186,7 +194,9 @@ def test_an_error_equal_to_the_threshold_is_not_flagged():
     ],
 )  # fmt: skip
 def test_metrics_on_one_class_have_no_auc_and_count_right(errors, labels, t, expected):
-    m = metrics(np.array(errors), np.array(labels), t)
+    with warnings.catch_warnings():  # undefined scores are decided here, not warned about in
+        warnings.simplefilter("error")  # the app's log at every move of the slider
+        m = metrics(np.array(errors), np.array(labels), t)
     assert np.isnan(m["roc_auc"]) and np.isnan(m["pr_auc"])
     assert m["threshold"] == t
     for key, value in expected.items():
@@ -195,7 +205,9 @@ def test_metrics_on_one_class_have_no_auc_and_count_right(errors, labels, t, exp
 
 def test_metrics_with_nothing_flagged_give_zero_precision_and_full_aucs():
     errors, labels = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0, 0, 1, 1])
-    m = metrics(errors, labels, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = metrics(errors, labels, 1.0)
     assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (0, 0, 2, 2)
     assert (m["precision"], m["recall"], m["f1"], m["accuracy"]) == (0, 0, 0, 0.5)
     assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0  # the ranking is perfect all the same
