@@ -17,6 +17,7 @@ from test_hub_push import ALICE, TOKEN
 
 from shared.cbow.export import export_vectors, fresh_folder
 from shared.cbow.vectors import VECTORS_FILE, CBOWConfig, LoadedVectors, load_model
+from shared.session_store import Ticket
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +189,13 @@ def test_the_signed_in_visitor_pushes_the_clis_folder_which_loads_as_the_app_def
     assert [n["word"] for n in near] == [
         w for w, _ in session.vectors.most_similar("zorblax", topn=3)
     ]
+
+
+def test_vectors_evicted_from_the_memory_budget_are_named_not_pushed(app, fake_hub):
+    gone = Ticket("no-longer-in-the-store", "vectors trained on notes.txt at 10:00:00 UTC", 1)
+    with pytest.raises(gr.Error, match="Your vectors trained on notes.txt at 10:00:00 UTC were"):
+        app.push(gone, "my-vectors", ALICE, TOKEN)
+    assert fake_hub["log"] == []
 
 
 def test_the_push_button_over_http_explains_itself(app):
