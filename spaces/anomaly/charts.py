@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from gradio.components.plot import PlotData
 from plotly.subplots import make_subplots
 
@@ -17,6 +18,7 @@ from shared.ui import plot_data
 NORMAL, ANOMALY, LABELLED, LINE, CHANCE = "#2563eb", "#dc2626", "#f59e0b", "#111827", "#9ca3af"
 COLORS = {"all samples": NORMAL, "normal": NORMAL, "anomaly": ANOMALY}
 LOG_RATIO = 20  # counts spanning more than this: log scale, or the anomalies' tail is invisible
+TEMPLATE = pio.templates["plotly_white"]  # looked up once; by name, each figure copies it anew
 
 
 def page_data(fig: go.Figure | None) -> PlotData | None:
@@ -25,18 +27,26 @@ def page_data(fig: go.Figure | None) -> PlotData | None:
     return None if fig is None else plot_data(fig)
 
 
+def _figure() -> go.Figure:
+    """An empty figure that skips plotly's per-property validation: these figures are built
+    from our own data, and validating it (and copying the template by name) was four fifths of
+    the time each one took (15 ms -> 3.5 ms for a 100-bar chart, the same JSON)."""
+    return go.Figure(_validate=False)
+
+
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
     fig.update_layout(
-        title=title, height=height, margin=dict(l=50, r=20, t=50, b=40), hovermode="closest",
+        title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=40),
+        hovermode="closest",
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-        template="plotly_white",
+        template=TEMPLATE,
     )  # fmt: skip
     return fig
 
 
 def histogram(frame: pd.DataFrame, threshold: float) -> go.Figure:
     """Error counts per bin (overlaid per label group) and the threshold as a dashed line."""
-    fig = go.Figure()
+    fig = _figure()
     for group, part in frame.groupby("group", sort=False):
         fig.add_bar(
             x=part["error"], y=part["samples"], width=part["right"] - part["left"], name=group,
@@ -62,7 +72,7 @@ def histogram(frame: pd.DataFrame, threshold: float) -> go.Figure:
 
 def series(frame: pd.DataFrame) -> go.Figure:
     """The (downsampled) series, its flagged points in red and labelled anomalies in amber."""
-    fig = go.Figure()
+    fig = _figure()
     fig.add_scatter(
         x=frame["time step"], y=frame["value"], mode="lines", name="series",
         line=dict(color=NORMAL, width=1),
