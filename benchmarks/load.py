@@ -10,12 +10,24 @@ with the model in artifacts/<app>/, then
 Report requests, errors, median and p95 latency, and the server's resident memory (RSS) before and
 after. Targets (issue 6): 0 errors, RSS growth under 10%, training-phase p95 within 3x of idle p95.
 Every loop is bounded in count and time, so the benchmark stops by itself.
+
+    python benchmarks/load.py --train-largest --budget-mb 256 --seconds 60   # issue 14
+
+`--train-largest` (plans anomaly, cbow, transfer, detect: the transfer app's Detect tab): every
+client, its own session, trains the largest session model the app allows through its API, over
+and over, and while its training waits in the queue asks which model answers it (its own, or
+the default after an eviction, which must be said and never be an error). The server's RSS is
+sampled every 0.5 s; the target (issue 14): peak RSS <= 1.2 x (store budget + idle RSS). The
+table is appended to benchmarks/results/load.md (`--out`), the other sections are kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import itertools
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -123,7 +135,7 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def start_app(app: str, port: int) -> subprocess.Popen:
+def start_app(app: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {
         **os.environ,
         "GRADIO_SERVER_NAME": "127.0.0.1",
@@ -131,6 +143,7 @@ def start_app(app: str, port: int) -> subprocess.Popen:
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         f"{app.upper()}_MODEL": str(REPO / "artifacts" / app),
+        **(extra_env or {}),
     }
     return subprocess.Popen(
         [sys.executable, str(REPO / "spaces" / app / "app.py")],
@@ -227,19 +240,497 @@ def run_app(app: str, clients: int, seconds: float, port: int) -> list[str]:
         proc.wait(timeout=30)
 
 
+# --- --train-largest: every client trains the largest session model, over and over (issue 14) ---
+
+ECG_WINDOW = 200  # shared.anomaly.data.ECG_WINDOW, the Train tab's default window
+QUEUED = {"STARTING", "JOINING_QUEUE", "IN_QUEUE"}  # a job the server has not started yet
+USAGE = re.compile(
+    r"Session models: (\d+), holding ([\d,.]+) MB of this app's ([\d,]+) MB budget "
+    r"\((\d+) evicted"
+)
+
+
+@dataclass
+class Largest:
+    """One app's largest session model, trained by every client through the app's own API."""
+
+    app: str  # spaces/<app>/app.py
+    budget_env: str | None  # the store's budget variable; None: the app keeps no store
+    default_budget_mb: float  # what the app uses when the variable is unset
+    train: Callable[[Client, dict], object]  # submits one training run, returns the Job
+    # which model answers the session: "own"; "default" with word of the eviction where the API
+    # shows it; "unnamed": the default model with no such word (an error once a client trained)
+    check: Callable[[Client, dict], str]
+    usage: Callable[[Client], str] | None = None  # the store's usage line, where the API shows it
+
+
+def made_up_words(n: int, length: int = 7) -> list[str]:
+    """`n` distinct lowercase words (tests/test_cbow_memory.py's generator)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(p) for p in itertools.islice(itertools.product(letters, repeat=length), n)]
+
+
+def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
+    """The uploads that make each app's largest session model (built once, in a temp folder).
+
+    - cbow: tests/test_cbow_memory.py's text: MAX_VOCABULARY (50,000) words three times and
+      10,000 more twice; at min_count 2 the cap keeps exactly 50,000 words, at 100 dimensions
+      the most the vector_size x vocabulary cap (5,000,000) allows: 50,000 x (400 + 220) bytes
+      = 29.6 MiB by the app's own `footprint`.
+    - transfer: a zip of `transfer_classes` class folders of one digit each (the head grows
+      with the classes; the rest of the session copy is the served model's size).
+    - detect: six built-in digit scenes as a COCO zip of the 10 digits (tests/test_detect_coco.py's
+      `scenes_zip`): 2.7 MiB of weights. The app caps no number of categories (the class head
+      grows with them); these are the served detector's own classes.
+    - anomaly: the app caps no latent size (nor window length): `anomaly_latent` sets it.
+    """
+    import io
+    import json
+    import tempfile
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from shared.cbow.corpus import MAX_VOCABULARY
+    from shared.detect.scenes import make_scenes
+
+    folder = Path(tempfile.mkdtemp(prefix="load-largest-"))
+    words = made_up_words(MAX_VOCABULARY + 10_000)
+    kept, dropped = words[:MAX_VOCABULARY], words[MAX_VOCABULARY:]
+    lines = [" ".join(kept[i : i + 20]) for i in range(0, len(kept), 20)] * 3
+    lines += [" ".join(dropped[i : i + 20]) for i in range(0, len(dropped), 20)] * 2
+    (folder / "largest.txt").write_text("\n".join(lines))
+
+    digits = load_digits()
+    with zipfile.ZipFile(folder / "classes.zip", "w") as zf:
+        for k in range(transfer_classes):
+            img = Image.fromarray((digits.images[k] * 255 / 16).astype(np.uint8)).resize((64, 64))
+            buffer = io.BytesIO()
+            img.save(buffer, format="PNG")
+            zf.writestr(f"class{k:03d}/{k}.png", buffer.getvalue())
+
+    coco = {"images": [], "annotations": [], "categories": []}
+    coco["categories"] = [{"id": d, "name": str(d)} for d in range(10)]
+    with zipfile.ZipFile(folder / "scenes.zip", "w") as zf:
+        for i, scene in enumerate(make_scenes(6, seed=0)):
+            buffer = io.BytesIO()
+            scene.pil().save(buffer, format="PNG")
+            zf.writestr(f"images/{i}.png", buffer.getvalue())
+            coco["images"].append({"id": i, "file_name": f"images/{i}.png"})
+            for (x0, y0, x1, y1), label in zip(scene.boxes, scene.labels, strict=True):
+                bbox = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+                coco["annotations"].append(
+                    {"id": len(coco["annotations"]), "image_id": i,
+                     "category_id": int(label) - 1, "bbox": bbox}
+                )  # fmt: skip
+        zf.writestr("annotations.json", json.dumps(coco))
+    return {
+        "text": str(folder / "largest.txt"),
+        "classes": str(folder / "classes.zip"),
+        "scenes": str(folder / "scenes.zip"),
+        "latent": anomaly_latent,
+        "classes_n": transfer_classes,
+    }
+
+
+def _cbow_check(c: Client, inputs: dict) -> str:
+    text, *_ = c.predict(api_name="/model")
+    if "Trained in this session" in text:
+        return "own"
+    if "were removed" in text and "Default model" in text:
+        return "default"  # evicted: told so by name, answered by the default vectors
+    return "unnamed"
+
+
+def _transfer_check(c: Client, inputs: dict) -> str:
+    label = c.predict(handle_file(IMAGE), api_name="/classify")[0]["label"]
+    return "own" if str(label).startswith("class") else "default"
+
+
+def _detect_check(c: Client, inputs: dict) -> str:
+    *_, said = c.predict(3, 0.5, api_name="/detect_scene")
+    if "was evicted; the default detector" in said:  # "Your fine-tuned detector (...) was ..."
+        return "default"
+    if "Your fine-tuned detector" in said:
+        return "own"
+    return "unnamed"
+
+
+def _anomaly_check(c: Client, inputs: dict) -> str:
+    # the plan trains with the mean + k std rule; the served ECG model has best F1's threshold
+    _table, _curves, _text, config = c.predict(api_name="/model_tab")
+    return "own" if config.get("threshold_rule") == "mean_std" else "default"
+
+
+# anomaly: the ECG built-in at the Train tab's window, stride 1, dense, 1 epoch; then the latent
+# size, the mean + k std rule and its k
+ANOMALY_LARGEST = ("ecg", 0, None, "table", "", ECG_WINDOW, 1, False, "dense", 1)
+# cbow: after source, files, pasted: lowercase, stop words, phrases, min_count 2; vector size
+# 100, window 2, negative 2, epochs 1 (tests/test_cbow_memory.py's LARGEST_SETTINGS)
+CBOW_LARGEST = (True, False, False, 2, 100, 2, 2, 1)
+LARGEST: dict[str, Largest] = {
+    "anomaly": Largest(
+        app="anomaly",
+        budget_env=None,
+        default_budget_mb=1024,
+        train=lambda c, i: c.submit(
+            *ANOMALY_LARGEST, i["latent"], "mean_std", 1.0, api_name="/train"
+        ),
+        check=_anomaly_check,
+    ),
+    "cbow": Largest(
+        app="cbow",
+        budget_env="CBOW_SESSION_BUDGET_MB",
+        default_budget_mb=1024,
+        train=lambda c, i: c.submit(
+            "my text", [handle_file(i["text"])], "", *CBOW_LARGEST, api_name="/train"
+        ),
+        check=_cbow_check,
+        usage=lambda c: c.predict(api_name="/model")[0],
+    ),
+    "transfer": Largest(
+        app="transfer",
+        budget_env="TRANSFER_SESSION_BUDGET_MB",
+        default_budget_mb=1024,
+        train=lambda c, i: c.submit(handle_file(i["classes"]), 1, api_name="/fine_tune"),
+        check=_transfer_check,
+        usage=lambda c: c.predict(api_name="/sessions"),
+    ),
+    "detect": Largest(
+        app="transfer",
+        budget_env="DETECT_SESSION_BUDGET_MB",
+        default_budget_mb=256,
+        train=lambda c, i: c.submit(handle_file(i["scenes"]), 1, api_name="/detect_fine_tune"),
+        check=_detect_check,
+    ),
+}
+
+
+@dataclass
+class Visits:
+    """What the clients of one --train-largest run saw."""
+
+    trained: int = 0
+    checks: dict[str, int] = field(default_factory=lambda: {"own": 0, "default": 0})
+    evicted: int = 0  # a client that had trained found the default model answering instead
+    withdrawn: int = 0  # training requests still queued at the deadline, taken back unrun
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for key, n in counts.items():
+                setattr(self, key, getattr(self, key) + n)
+
+    def error(self, step: str, err: Exception) -> None:
+        with self.lock:
+            self.errors.append(f"{step}: {type(err).__name__}: {str(err)[:160]}")
+
+    def saw(self, seen: str) -> None:
+        """A check by a client that has trained: its own model, or the default one."""
+        if seen not in self.checks:
+            raise RuntimeError("the default model answered without naming the evicted one")
+        with self.lock:
+            self.checks[seen] += 1
+            self.evicted += seen == "default"
+
+
+def visitor(url: str, plan: Largest, inputs: dict, visits: Visits, until: Deadline) -> None:
+    """One client, its own session: train the largest model over and over. While its training
+    waits in the queue (one runs at a time), it asks every `until.check_every` seconds which
+    model answers it: others' trainings evict its model meanwhile. Checks right after each
+    training too."""
+    try:
+        client = Client(url, verbose=False)
+    except Exception as err:  # noqa: BLE001 - counted and reported, not raised
+        visits.error("connect", err)
+        return
+    has_own = False
+    for _ in range(MAX_REQUESTS_PER_CLIENT):
+        if time.monotonic() >= until.stop_at:
+            return
+        try:
+            job = plan.train(client, inputs)
+            next_check = time.monotonic() + until.check_every
+            while True:
+                try:
+                    job.result(timeout=0.5)
+                    break
+                except concurrent.futures.TimeoutError:
+                    now = time.monotonic()
+                    if now >= until.stop_at:
+                        if job.status().code.name in QUEUED:
+                            job.cancel()  # the visitor leaves: taken out of the queue unrun
+                            visits.add(withdrawn=1)
+                            return
+                        job.result(timeout=until.drain_s)  # a running one is awaited
+                        break
+                    if has_own and now >= next_check:
+                        try:
+                            visits.saw(plan.check(client, inputs))
+                        except Exception as err:  # noqa: BLE001 - counted, not raised
+                            visits.error("check while queued", err)
+                        next_check = time.monotonic() + until.check_every
+        except Exception as err:  # noqa: BLE001 - counted and reported, not raised
+            visits.error("train", err)
+            continue
+        visits.add(trained=1)
+        has_own = True
+        try:
+            visits.saw(plan.check(client, inputs))
+        except Exception as err:  # noqa: BLE001 - counted and reported, not raised
+            visits.error("check after training", err)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    stop_at: float  # monotonic time after which no client starts another training
+    drain_s: float  # how long a training already running then may take to answer
+    check_every: float  # seconds between two checks while a client's training is queued
+
+
+def idle_rss(pid: int, samples: int = 5) -> float:
+    """The median of a few samples half a second apart, after two quiet seconds."""
+    time.sleep(2)
+    seen = []
+    for _ in range(samples):
+        seen.append(rss_mib(pid))
+        time.sleep(0.5)
+    return statistics.median(seen)
+
+
+class Sampler(threading.Thread):
+    """The server's RSS every `period` seconds, until stopped."""
+
+    def __init__(self, pid: int, period: float = 0.5):
+        super().__init__(daemon=True)
+        self.pid, self.period = pid, period
+        self.samples: list[tuple[float, float]] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        start = time.monotonic()
+        while not self.halt.is_set():
+            self.samples.append((time.monotonic() - start, rss_mib(self.pid)))
+            self.halt.wait(self.period)
+
+    def stop(self) -> list[tuple[float, float]]:
+        self.halt.set()
+        self.join()
+        return self.samples
+
+
+def run_largest(
+    name: str, inputs: dict, clients: int, seconds: float, port: int, budget_mb: float | None,
+    drain_s: float, check_every: float,
+) -> dict:  # fmt: skip
+    plan = LARGEST[name]
+    variable = plan.budget_env or "ANOMALY_SESSION_BUDGET_MB"  # read by no app yet (no store)
+    proc = start_app(plan.app, port, {} if budget_mb is None else {variable: f"{budget_mb:g}"})
+    url = f"http://127.0.0.1:{port}/"
+    visits = Visits()
+    try:
+        warm = connect(url, proc)
+        plan.check(warm, inputs)  # load lazily built things before measuring memory
+        idle = idle_rss(proc.pid)
+        sampler = Sampler(proc.pid)
+        sampler.start()
+        started = time.monotonic()
+        until = Deadline(started + seconds, drain_s, check_every)
+        threads = [
+            threading.Thread(target=visitor, args=(url, plan, inputs, visits, until), daemon=True)
+            for _ in range(clients)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=max(1.0, until.stop_at + drain_s + 120 - time.monotonic()))
+        unfinished = sum(t.is_alive() for t in threads)
+        time.sleep(2)  # the last answers' memory settles
+        usage = ""
+        if plan.usage is not None:
+            try:
+                usage = plan.usage(warm)
+            except Exception as err:  # noqa: BLE001 - reported in the table
+                usage = f"(usage not read: {type(err).__name__})"
+        samples = sampler.stop()
+        wall = time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    budget = plan.default_budget_mb if budget_mb is None else budget_mb
+    peak = max(r for _, r in samples)
+    limit = 1.2 * (budget + idle)
+    found = USAGE.search(usage or "")
+    for err in sorted(set(visits.errors))[:8]:
+        print(f"  {name}: {err}", file=sys.stderr)
+    label = {
+        "anomaly": f"anomaly, latent {inputs['latent']:,}",
+        "transfer": f"transfer, {inputs['classes_n']} classes",
+    }.get(name, name)
+    return {
+        "name": name,
+        "label": label,
+        "budget": budget,
+        "store": plan.budget_env or "none",
+        "wall": wall,
+        "trained": visits.trained,
+        "checks": visits.checks,
+        "evicted": visits.evicted,
+        "withdrawn": visits.withdrawn,
+        "errors": len(visits.errors) + unfinished,
+        "error_kinds": sorted(set(visits.errors))[:8],
+        "idle": idle,
+        "peak": peak,
+        "peak_at": next(t for t, r in samples if r == peak),
+        "end": samples[-1][1],
+        "limit": limit,
+        "met": peak <= limit,
+        "usage": (
+            f"{found[1]} models, {found[2]} MB, {found[4]} evicted" if found else usage or "-"
+        ),
+        "samples": len(samples),
+    }
+
+
+LARGEST_HEADER = (
+    "| plan | budget MiB (store) | trainings | checks own / default | evicted seen | "
+    "withdrawn at deadline | errors | idle RSS MiB | peak RSS MiB (at s) | end RSS MiB | "
+    "peak - idle MiB | limit 1.2 x (budget + idle) | target | store at end |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def largest_row(r: dict) -> str:
+    return (
+        f"| {r['label']} | {r['budget']:g} ({r['store']}) | {r['trained']} | "
+        f"{r['checks']['own']} / {r['checks']['default']} | {r['evicted']} | {r['withdrawn']} | "
+        f"{r['errors']} | {r['idle']:.0f} | {r['peak']:.0f} ({r['peak_at']:.0f}) | "
+        f"{r['end']:.0f} | {r['peak'] - r['idle']:+.0f} | {r['limit']:.0f} | "
+        f"{'met' if r['met'] else '**missed**'} | {r['usage']} |"
+    )
+
+
+def main_largest(args: argparse.Namespace) -> None:
+    """--train-largest: run each plan, print the table, append a section to RESULTS."""
+    before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    start = time.strftime("%H:%M", time.gmtime())
+    inputs = largest_inputs(args.anomaly_latent, args.transfer_classes)
+    print(LARGEST_HEADER, flush=True)
+    rows = []
+    for name in args.apps:
+        result = run_largest(
+            name,
+            inputs,
+            args.clients,
+            args.seconds,
+            args.port,
+            args.budget_mb.get(name, args.budget_mb.get("")),
+            args.drain,
+            args.check_every,
+        )
+        rows.append(largest_row(result))
+        print(rows[-1], flush=True)
+        for err in result["error_kinds"]:
+            rows.append(f"<!-- {name} error: {err} -->")
+    after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    section = (
+        f"\n## Issue 14: every client trains the largest session model "
+        f"({start}-{time.strftime('%H:%M', time.gmtime())} UTC, "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())})\n\n"
+        f"Command: `{command.strip()}` ({args.clients} clients, {args.seconds:g} s, "
+        f"{os.cpu_count()} CPU cores, code at {commit or '?'}).\n"
+        f"`uptime` before: `{before}`; after: `{after}`.\n\n"
+        f"{LARGEST_HEADER}\n" + "\n".join(rows) + "\n"
+    )
+    with args.out.open("a") as out:
+        out.write(section)
+    print(f"appended to {args.out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--apps",
         nargs="+",
-        default=sorted(PLANS),
-        choices=sorted(PLANS),
-        help="apps to load (default: all)",
+        default=None,
+        choices=sorted(set(PLANS) | set(LARGEST)),
+        help="plans to run (default: all; with --train-largest: anomaly cbow transfer detect)",
     )
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default: 20)")
     parser.add_argument("--seconds", type=float, default=60, help="seconds per phase (default: 60)")
     parser.add_argument("--port", type=int, default=7871, help="server port (default: 7871)")
+    largest = parser.add_argument_group(
+        "--train-largest", "every client trains the largest session model (issue 14)"
+    )
+    largest.add_argument(
+        "--train-largest",
+        action="store_true",
+        help="every client, its own session, trains the largest session model over and over; "
+        "the server's RSS is sampled every 0.5 s; a section is appended to the results",
+    )
+    largest.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help=f"the file the section is appended to (default: {RESULTS.relative_to(REPO)})",
+    )
+    largest.add_argument(
+        "--budget-mb",
+        nargs="+",
+        default=[],
+        metavar="[PLAN=]MB",
+        help="the store budget each app is started with ($<APP>_SESSION_BUDGET_MB): MB for "
+        "every plan, PLAN=MB for one (e.g. 256 transfer=16); default: the apps' own defaults",
+    )
+    largest.add_argument(
+        "--drain",
+        type=float,
+        default=180,
+        help="seconds a training already running at the deadline may take to answer (180)",
+    )
+    largest.add_argument(
+        "--check-every",
+        type=float,
+        default=5,
+        help="seconds between a waiting client's checks of which model answers it (5)",
+    )
+    largest.add_argument(
+        "--anomaly-latent",
+        type=int,
+        default=20_000,
+        help="the anomaly model's latent size: the app caps none (default: 20000)",
+    )
+    largest.add_argument(
+        "--transfer-classes",
+        type=int,
+        default=600,
+        help="class folders in the fine-tune zip, one image each (600: the app's image cap)",
+    )
     args = parser.parse_args()
+    try:
+        args.budget_mb = {
+            name: float(mb) for name, _, mb in (b.rpartition("=") for b in args.budget_mb)
+        }
+    except ValueError:
+        parser.error(f"--budget-mb takes MB or PLAN=MB; got {args.budget_mb}")
+    if args.train_largest:
+        args.apps = args.apps or list(LARGEST)
+        if unknown := [a for a in args.apps if a not in LARGEST]:
+            parser.error(f"--train-largest plans are {', '.join(LARGEST)}; not {unknown}")
+        main_largest(args)
+        return
+    args.apps = args.apps or sorted(PLANS)
+    if unknown := [a for a in args.apps if a not in PLANS]:
+        parser.error(
+            f"plans are {', '.join(sorted(PLANS))} (or use --train-largest); not {unknown}"
+        )
     header = (
         "| app | phase | requests | errors | median ms | p95 ms | p95 vs idle | RSS start MiB | "
         "RSS end MiB | RSS growth | training runs |\n|---|---|---|---|---|---|---|---|---|---|---|"
