@@ -513,6 +513,9 @@ def test_score_windows_an_uploaded_series_like_the_model_was_trained():
     np.testing.assert_array_equal(s.series, values.astype(np.float32))
     assert s.point_labels.tolist() == points.tolist() and (s.window, s.stride) == (4, 3)
     np.testing.assert_array_equal(s.errors, model.score(windows(values, 4, 3)))
+    unlabelled = score(model, uploaded=("s.csv", pd.DataFrame({"v": values})))
+    assert unlabelled.labels is None and unlabelled.point_labels is None
+    np.testing.assert_array_equal(unlabelled.x, s.x)
     with pytest.raises(
         UserInputError,
         match=r"^This model scores one series column \(windows of 4 points\); "
