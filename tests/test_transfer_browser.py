@@ -50,4 +50,18 @@ def test_upload_an_image_and_see_labels_and_heatmap(page, tmp_path, monkeypatch)
             "#transfer-box"
         )
         page.screenshot(path=str(ARTIFACTS / "transfer.png"), full_page=True)
+
+        # the course's figure is drawn in the browser (Vega): the mouse over it reads a value
+        page.get_by_role("tab", name="Model").click()
+        plot = page.locator("#transfer-curve canvas, #transfer-curve svg").first
+        plot.wait_for(timeout=30_000)
+        plot.scroll_into_view_if_needed()
+        box = plot.bounding_box()
+        tooltip = page.locator("#vg-tooltip-element")
+        for step in range(1, 40):  # sweep across the plot until a point is under the mouse
+            page.mouse.move(box["x"] + box["width"] * step / 40, box["y"] + box["height"] / 2)
+            if tooltip.count() and "visible" in (tooltip.get_attribute("class") or ""):
+                break
+        assert "visible" in (tooltip.get_attribute("class") or "")
+        assert "labels_per_class" in tooltip.inner_text() or "accuracy" in tooltip.inner_text()
     assert page.console_errors == []
