@@ -146,6 +146,12 @@ def test_a_series_task_windows_each_part_and_keeps_the_raw_test_series():
     assert task.point_labels.tolist() == points.tolist() and task.point_labels.dtype == np.int64
 
 
+def test_boolean_point_labels_become_integer_labels():
+    task = series_task("b", np.arange(6.0), np.arange(6.0), np.arange(6) == 4, 3, 3)
+    assert task.point_labels.tolist() == [0, 0, 0, 0, 1, 0] and task.point_labels.dtype == np.int64
+    assert task.test_labels.tolist() == [0, 1] and task.test_labels.dtype == np.int64
+
+
 def test_an_unlabelled_series_task_has_no_labels_and_a_stride_of_one():
     task = series_task("u", np.arange(5.0), np.arange(4.0), None, 2)
     assert task.test_labels is None and task.point_labels is None
