@@ -36,7 +36,7 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def session(app) -> dict:
+def session(app):
     """A session that trained a model in the Train tab: breast cancer, 3 epochs."""
     out = app.train(
         "breast_cancer", 0, None, "table", "", 200, 1, False, "dense", 3, 0, "percentile", 0.1,
@@ -88,8 +88,9 @@ def test_the_signed_in_visitor_pushes_the_clis_folder_to_their_account(
     monkeypatch.setenv("ANOMALY_MODEL", str(folder))
     pushed_app = load_app("anomaly", "anomaly_app_pulled")
     x = load_builtin("breast_cancer").test
-    np.testing.assert_array_equal(pushed_app.MODEL.score(x), session["model"].score(x))
-    assert pushed_app.MODEL.config.threshold == session["model"].config.threshold
+    trained = app.STORE.get(session)["model"]  # the session holds a ticket to its model
+    np.testing.assert_array_equal(pushed_app.MODEL.score(x), trained.score(x))
+    assert pushed_app.MODEL.config.threshold == trained.config.threshold
     assert load_autoencoder(folder).config.threshold_rule == "percentile"
 
 
@@ -122,3 +123,12 @@ def test_push_trained_saves_into_a_folder_named_after_the_repo(fake_hub):
         push_trained(lambda folder: None, "ae", ALICE, None)  # a profile without a token
     # the temporary folder is gone once the push returns
     assert not os.path.exists(fake_hub["upload"]["folder_path"])
+
+
+def test_a_model_evicted_from_the_memory_budget_is_named_not_pushed(app, fake_hub):
+    from shared.session_store import Ticket
+
+    gone = Ticket("no-longer-in-the-store", "model trained on wine at 10:00:00 UTC", 1)
+    with pytest.raises(gr.Error, match="Your model trained on wine at 10:00:00 UTC was removed"):
+        app.push(gone, "my-detector", ALICE, TOKEN)
+    assert fake_hub["log"] == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -26,7 +27,7 @@ import pandas as pd
 from shared.anomaly.artifact import save_model
 from shared.anomaly.builtin import BUILTINS, load_builtin
 from shared.anomaly.data import ECG_WINDOW
-from shared.anomaly.model import Autoencoder, load_autoencoder
+from shared.anomaly.model import Autoencoder, AutoencoderConfig, load_autoencoder, weight_bytes
 from shared.anomaly.plots import loss_curves, roc_pr
 from shared.anomaly.report import (
     FLAGGED_SHOWN,
@@ -46,6 +47,7 @@ from shared.anomaly.upload import MAX_ROWS, read_csv, task_from_frame
 from shared.default_model import DefaultModel, load_default
 from shared.hub import REPO_NAMES
 from shared.hub_push import push_trained, sign_in
+from shared.session_store import MB, SessionStore, Ticket
 from shared.ui import (
     MAX_FILE_SIZE,
     QUEUE_CONCURRENCY,
@@ -61,6 +63,14 @@ from shared.ui import (
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
+# What one visitor's model may be. Weights: 20 MB is a dense autoencoder of ~3,300 inputs (the
+# ECG model is 0.08 MB); training it holds ~5x that (gradients, Adam's two moments, the best
+# weights so far). The latent width also sizes every scoring batch's activations: a latent of
+# 20,000 on ECG weighed 3.7 MB but took +1 GB while training, so it has a cap of its own.
+MAX_MODEL_MB, MAX_LATENT = 20, 1024
+SESSION_SECONDS = 3600  # a session's own model lives this long after its last use
+# Every session's trained model together, least recently used evicted first.
+STORE = SessionStore.from_env("ANOMALY_SESSION_BUDGET_MB")
 SERIES_BUILTINS = ("ecg", "kdd135")  # built-ins cut into windows: window and stride apply
 AUTO_RULE = "auto"  # the Train tab's default rule: best F1 with labelled validation, else mean_std
 
@@ -77,6 +87,26 @@ MODEL, HISTORY, STATUS = served_model()
 def model_info() -> str:
     """Which model is loaded, or how to get one."""
     return f"{STATUS} {MODEL.describe()}." if MODEL is not None else STATUS
+
+
+def session_record(ticket: Ticket | None) -> dict | None:
+    """This session's trained model and what a push saves, or None for the served model.
+
+    A model evicted to keep the app within its memory budget is named to its visitor, and the
+    served model answers instead.
+    """
+    record = STORE.get(ticket)
+    if ticket is not None and record is None:
+        gr.Warning(evicted(ticket))
+    return record
+
+
+def evicted(ticket: Ticket) -> str:
+    return (
+        f"Your {ticket.name} was removed to keep this app within its memory budget for all "
+        "visitors' models (least recently used go first); the app's own model answers now. "
+        "Train again to get it back."
+    )
 
 
 def _model(session: dict | None) -> Autoencoder:
@@ -194,13 +224,14 @@ def detect(
     upload: str | None,
     label_col: str,
     drop_missing: bool,
-    session: dict | None = None,
+    ticket: Ticket | None = None,
     uploaded: Upload | None = None,
 ):
     """The Score button: a built-in test split or the upload, scored at the model's threshold.
 
     Without a session model or an upload, every visitor gets the same cached answer.
     """
+    session = session_record(ticket)
     uploaded = read_upload(upload, uploaded)
     if session is None and not uploaded:
         digit = int(digit) if dataset == "digits" else 0
@@ -287,7 +318,7 @@ def rule_parameter(rule: str):
 @friendly
 def train(
     dataset, digit, upload, layout, label_col, window, stride, drop_missing, variant, epochs,
-    latent, rule, param, uploaded, progress=gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
+    latent, rule, param, uploaded, ticket=None, progress=gr.Progress(),  # noqa: B008 - Gradio's way to ask for a progress bar
 ):  # fmt: skip
     """Train a new autoencoder for this session only, capped in rows and seconds."""
     epochs = int(epochs)
@@ -295,10 +326,16 @@ def train(
         raise UserInputError(f"Epochs must be 0 (automatic) to {MAX_EPOCHS} (got {epochs}).")
     rule = None if rule == AUTO_RULE else rule
     record = None if rule is None else RULES.get(rule)
+    latent = int(latent or 0)
+    if not 0 <= latent <= MAX_LATENT:
+        raise UserInputError(
+            f"The latent size must be 0 (tutorial) to {MAX_LATENT} (got {latent})."
+        )
     uploaded = read_upload(upload, uploaded)
     data = load_task(dataset, digit, uploaded, layout, label_col, window, stride, drop_missing)
+    check_size(data.train.shape[1], variant, latent)
     settings = TrainSettings(
-        variant=variant, latent=int(latent or 0), epochs=epochs, threshold_rule=rule,
+        variant=variant, latent=latent, epochs=epochs, threshold_rule=rule,
         threshold_param=param if record is not None and record.param_name else None,
         max_seconds=TRAIN_SECONDS, max_rows=TRAIN_ROWS,
     )  # fmt: skip
@@ -324,13 +361,38 @@ def train(
         "model": result.model, "history": result.history, "metrics": result.metrics,
         "result": result, "settings": settings, "dataset": data.name,  # what a push saves
     }  # fmt: skip
-    return uploaded, session, text, loss_curves(result.history), *model_tab(session)
+    STORE.discard(ticket)  # this session's earlier model: replaced, not kept twice
+    name = f"model trained on {data.name} at {time.strftime('%H:%M:%S UTC', time.gmtime())}"
+    ticket = STORE.put(session, record_bytes(result), name)
+    return uploaded, ticket, text, loss_curves(result.history), *model_tab(ticket)
+
+
+def check_size(n_features: int, variant: str, latent: int) -> None:
+    """Refuse, before training, a model heavier than a visitor may make this app hold."""
+    size = weight_bytes(AutoencoderConfig(n_features, variant=variant, latent=latent)) / MB
+    if size > MAX_MODEL_MB:
+        raise UserInputError(
+            f"A {variant} autoencoder of {n_features:,} inputs would weigh {size:,.1f} MB; a "
+            f"model trained here may weigh {MAX_MODEL_MB} MB. Use a shorter window, fewer "
+            "columns or a smaller latent size (or train it with `python -m training.anomaly`)."
+        )
+
+
+def record_bytes(result) -> int:
+    """What a session's record holds: the weights and the errors the threshold rules use."""
+    arrays = [result.train_errors, *([result.val_errors] if result.val_errors is not None else [])]
+    weights = sum(t.numel() * t.element_size() for t in result.model.state_dict().values())
+    return weights + sum(a.nbytes for a in arrays)
 
 
 @friendly
-def model_tab(session):
+def model_tab(ticket: Ticket | None):
     """The architecture as a table, the loss curves, the metrics and the model's config."""
-    return served_model_tab() if session is None else describe_model(session)
+    session = session_record(ticket)
+    table, curves, text, config = served_model_tab() if session is None else describe_model(session)
+    if ticket is not None and session is None:
+        text = f"⚠️ {evicted(ticket)}\n\n{text}"
+    return table, curves, f"{text}\n\nMemory: {STORE.usage()}", config
 
 
 @functools.cache
@@ -366,9 +428,12 @@ def describe_model(session):
 
 @friendly
 def push(
-    session: dict | None, name: str, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None
+    ticket: Ticket | None, name: str, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None
 ):
     """Push the session's trained model to `<signed-in user>/<name>`: the CLI's folder and card."""
+    session = STORE.get(ticket)
+    if ticket is not None and session is None:
+        raise UserInputError(evicted(ticket))
 
     def save(folder: Path) -> None:
         command = "# trained in the anomaly app's Train tab; the settings are in metrics.json"
@@ -398,7 +463,8 @@ most {TRAIN_ROWS:,} samples, {MAX_EPOCHS} epochs and {TRAIN_SECONDS} seconds, on
 with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Anomaly detection with an autoencoder")
     info = gr.Markdown(model_info())
-    session = gr.State(None)
+    # the session's ticket to its model in STORE; an expired session frees it there too
+    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
     scored = gr.State(None)
     uploaded = gr.State(None)  # the current Upload, parsed once
     with gr.Row():
@@ -450,7 +516,8 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
                 epochs = gr.Slider(
                     0, MAX_EPOCHS, value=0, step=1, label="Epochs (0 = from the data size)"
                 )
-                latent = gr.Number(value=0, precision=0, label="Latent size (0 = tutorial)")
+                latent = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_LATENT,
+                                   label="Latent size (0 = tutorial)")  # fmt: skip
             with gr.Row():
                 choices = [("best F1 with labels, else mean + 1·std", AUTO_RULE)]
                 choices += [(r.label, key) for key, r in RULES.items()]
@@ -503,7 +570,7 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
     train_btn.click(
         train,
         [dataset, digit, upload, layout, label_col, window, stride, drop_missing, variant,
-         epochs, latent, rule, param, uploaded],
+         epochs, latent, rule, param, uploaded, session],
         [uploaded, session, train_text, train_plot, arch, loss_plot, model_text, config],
         api_name="train",
         concurrency_limit=TRAIN_CONCURRENCY,

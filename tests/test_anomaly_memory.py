@@ -1,0 +1,117 @@
+"""What a visitor can make the anomaly app hold: a cap per model, one budget for all sessions."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+import numpy as np
+import pytest
+from conftest import client_for, load_app, quick_model
+from gradio_client import Client, handle_file
+from test_cbow_memory import rss, rss_peak
+
+from shared.anomaly.model import Autoencoder, AutoencoderConfig, weight_bytes
+from shared.session_store import MB
+
+BUDGET_MODELS = 2.5  # the test's budget holds two of the largest models, not three
+# Measured on 2 cores (`pytest -s` prints it): budget 50.2 MB; RSS growth after each of the five
+# trainings 57, 92, 89, 90 and 92 MB; peak +294 MB. What stays is the store's two models and
+# glibc's free lists (a process's first training also sets up ~200 MB for good, so the test
+# trains once before measuring); the peak is one training's transient (copies of the 3,001
+# training windows, Adam's state, the best weights so far), one run at a time in the app.
+KEPT_MARGIN, PEAK_MARGIN = 150 * MB, 400 * MB
+
+
+def largest_window(max_mb: float) -> int:
+    """The longest series window whose dense autoencoder (tutorial widths) weighs <= max_mb."""
+    lo, hi = 2, 100_000
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if weight_bytes(AutoencoderConfig(mid)) <= max_mb * MB else (lo, mid - 1)
+    return lo
+
+
+@pytest.fixture(scope="module")
+def app():
+    os.environ["ANOMALY_MODEL"] = str(quick_model("anomaly"))
+    os.environ["ANOMALY_SESSION_BUDGET_MB"] = str(BUDGET_MODELS * 20.1)  # a record: ~20.0 MB
+    try:
+        yield load_app("anomaly", "anomaly_app_memory")
+    finally:
+        del os.environ["ANOMALY_MODEL"], os.environ["ANOMALY_SESSION_BUDGET_MB"]
+
+
+@pytest.fixture(scope="module")
+def series_csv(app, tmp_path_factory):
+    """A noisy sine 3,000 points longer than the largest window: 3,001 windows to train on."""
+    n = largest_window(app.MAX_MODEL_MB) + 3000
+    values = np.sin(np.arange(n) / 5) + np.random.default_rng(0).normal(0, 0.1, n)
+    path = tmp_path_factory.mktemp("series") / "long-series.csv"
+    path.write_text("v\n" + "\n".join(f"{v:.4f}" for v in values))
+    return path
+
+
+def train_args(path, window: int, latent: int = 0) -> tuple:
+    # dataset, digit, upload, layout, label column, window, stride, drop missing, variant,
+    # epochs (one pass: the cap is on size, not time), latent, rule, its parameter
+    return ("ecg", 0, handle_file(path), "series", "", window, 1, False, "dense", 1, latent,
+            "auto", 1.0)  # fmt: skip
+
+
+def test_weight_bytes_is_what_the_built_model_weighs():
+    for config in (AutoencoderConfig(200), AutoencoderConfig(140, variant="conv", latent=7)):
+        built = sum(p.numel() * p.element_size() for p in Autoencoder(config).parameters())
+        assert weight_bytes(config) == built
+
+
+def test_a_model_over_the_caps_is_refused_before_training(app, series_csv):
+    window = largest_window(app.MAX_MODEL_MB)
+    assert 3000 < window < 3300  # the cap's stated reason: a dense model of ~3,300 inputs
+    with client_for(app.demo) as client:
+        with pytest.raises(Exception, match=f"of {window + 1:,} inputs would weigh 20.0 MB; a"):
+            client.predict(*train_args(series_csv, window + 1), api_name="/train")
+        with pytest.raises(Exception, match="maximum value 1024"):  # Gradio checks the bound
+            client.predict(*train_args(series_csv, 200, latent=1025), api_name="/train")
+    with pytest.raises(gr.Error, match="latent size must be 0 \\(tutorial\\) to 1024"):
+        app.train("ecg", 0, None, "table", "", 200, 1, False, "dense", 1, 5000, "auto", 1.0, None)
+    assert len(app.STORE) == 0
+
+
+def test_wide_models_score_in_smaller_batches_with_the_same_errors():
+    model = Autoencoder(AutoencoderConfig(3000, mean=[0.0], std=[1.0]))
+    x = np.random.default_rng(1).normal(size=(1500, 3000)).astype(np.float32)
+    assert model.widest() == 3000 and 2**21 // 3000 == 699  # so 699 rows a batch, not 8,192
+    np.testing.assert_allclose(model.score(x), model.score(x, batch_size=1500), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_session_models_stay_within_the_budget_however_many_visitors_train(app, series_csv):
+    """Five visitors each train the largest model the caps allow; the budget holds two."""
+    window = largest_window(app.MAX_MODEL_MB)
+    with client_for(app.demo) as client:
+        client.predict(*train_args(series_csv, 200), api_name="/train")  # torch's first-run setup
+        visitors = [Client(client.src, verbose=False) for _ in range(5)]
+        start, growth = rss(), []
+        with rss_peak() as peak:
+            for visitor in visitors:
+                *_, text, config = visitor.predict(
+                    *train_args(series_csv, window), api_name="/train"
+                )
+                assert config["n_features"] == window and "Memory: Session models:" in text
+                assert app.STORE.used <= app.STORE.budget
+                growth.append(rss() - start)
+        assert len(app.STORE) == 2 and app.STORE.evictions == 4  # the warm-up's model too
+        grown = [f"{g / MB:.0f}" for g in growth]
+        print(f"budget {app.STORE.budget / MB:.1f} MB, RSS growth after each training {grown}"
+              f" MB, peak +{peak['peak'] / MB:.0f} MB")  # fmt: skip
+        assert max(growth) <= app.STORE.budget + KEPT_MARGIN
+        assert peak["peak"] <= app.STORE.budget + PEAK_MARGIN
+
+        # the first visitor's model was evicted: named, and the served model answers again
+        _, _, text, config = visitors[0].predict(api_name="/model_tab")
+        assert "Your model trained on long-series.csv at " in text and "was removed" in text
+        assert config["n_features"] == app.MODEL.config.n_features
+        # the last visitor still has theirs
+        _, _, text, config = visitors[-1].predict(api_name="/model_tab")
+        assert "was removed" not in text and config["n_features"] == window
