@@ -188,6 +188,9 @@ def fit(
             result.stop_reason = f"early stop: no better loss for {patience} epochs"
             break
     bar.close()
+    # the last step's gradients would stay on the model for as long as it is kept: a session
+    # detector then held 4.4 MB where its weights are 2.7 MB (and a store counts the weights)
+    optimizer.zero_grad(set_to_none=True)
     result.model = accelerator.unwrap_model(model)
     if best_state is not None:
         result.model.load_state_dict(best_state)

@@ -42,6 +42,15 @@ def test_fit_lowers_the_loss_and_logs_each_epoch():
     assert result.stop_reason == "finished"
 
 
+@pytest.mark.parametrize("val", [False, True])  # best weights restored, or the last ones
+def test_the_trained_model_keeps_no_gradients(val):
+    """A kept model (a session's, in an app's memory budget) must weigh only its weights."""
+    model = torch.nn.Linear(4, 1)
+    result = fit(model, torch.optim.SGD(model.parameters(), lr=0.01), regression_data(), mse,
+                 epochs=2, val_loader=regression_data(64) if val else None)  # fmt: skip
+    assert [p.grad for p in result.model.parameters()] == [None, None]
+
+
 def test_extra_metrics_are_averaged():
     model = torch.nn.Linear(4, 1)
 

@@ -213,3 +213,10 @@ def test_a_signed_in_visitor_pushes_the_fine_tuned_model_that_reloads(tmp_path, 
         classify(served, image, cam=False).scores
     )
     assert "12 images" in (pulled / "README.md").read_text()
+    # fine-tuning again replaces the session's model in the store; it is not kept twice
+    used = app.SESSIONS.used
+    _, _, again = app.fine_tune(
+        str(class_zip(tmp_path / "c.zip")), 1, ticket, progress=lambda *a, **k: None
+    )
+    assert app.SESSIONS.get(ticket) is None and app.SESSIONS.get(again) is not None
+    assert app.SESSIONS.used == used

@@ -189,7 +189,8 @@ def first_view() -> tuple:
 
 
 @friendly
-def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
+def fine_tune(path: str | None, epochs: int, ticket: Ticket | None = None,
+              progress=gr.Progress()):  # noqa: B008 (Gradio idiom)  # fmt: skip
     """Train a new head on a zip of class folders, backbone frozen, for this session only."""
     if not path:
         raise UserInputError("Upload a .zip with one folder per class.")
@@ -225,6 +226,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
     done = {"images": len(images), "epochs": len(run.history), "train_accuracy": acc}
     config_json = {**base.config, hub_io.EXTRA_KEY: {"head": {}, "fine_tune": done}}
     clf = hub_io.Classifier(model, names, base.data_config, config_json, base.folder)
+    SESSIONS.discard(ticket)  # this session's earlier model: replaced, not kept twice
     ticket = SESSIONS.put(clf, model_bytes(model), f"model fine-tuned on {', '.join(names)}")
     summary = (
         f"Trained a new head for **{', '.join(names)}** on {len(images)} images "
@@ -419,7 +421,7 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
         train_plot = gr.LinePlot(x="epoch", y="value", color="series", title="Fine-tuning")
         train_button.click(
             fine_tune,
-            [zip_file, epochs],
+            [zip_file, epochs, session],
             [train_status, train_plot, session],
             api_name="fine_tune",
             **HIDDEN,

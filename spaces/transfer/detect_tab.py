@@ -192,7 +192,8 @@ def refilter(threshold: float, state: Answer | None):
 
 
 @friendly
-def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
+def fine_tune(path: str | None, epochs: int, ticket: Ticket | None = None,
+              progress=gr.Progress()):  # noqa: B008 (Gradio idiom)  # fmt: skip
     """Train a new detection head on a COCO zip, backbone frozen, for this session only."""
     if not path:
         raise UserInputError("Upload a .zip with annotations.json (COCO) and the images.")
@@ -222,6 +223,7 @@ def fine_tune(path: str | None, epochs: int, progress=gr.Progress()):  # noqa: B
     name = f"{Path(path).name}, {', '.join(data.classes)}"
     tuned = hub_io.LoadedDetector(model, config, base.folder, {})
     nbytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    STORE.discard(ticket)  # this session's earlier detector: replaced, not kept twice
     ticket = STORE.put(tuned, nbytes, name)
     summary = (
         f"Trained a new head for **{', '.join(data.classes)}** on {len(split)} images "
@@ -377,7 +379,7 @@ def build() -> None:
             train_button = gr.Button("Fine-tune the head", variant="primary")
             train_status = gr.Markdown()
             train_button.click(
-                fine_tune, [zip_file, epochs], [train_status, ticket],
+                fine_tune, [zip_file, epochs, ticket], [train_status, ticket],
                 api_name="detect_fine_tune", concurrency_limit=TRAIN_CONCURRENCY, **HIDDEN,
             )  # fmt: skip
         gr.Markdown(how_it_works())
