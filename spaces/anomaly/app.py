@@ -457,7 +457,11 @@ With labelled validation data the default rule is best F1 on it; without, the Te
 tutorial's mean + 1 std of the training errors ("Threshold rules compared" shows both).
 
 **Limits**: uploads up to {MAX_FILE_SIZE.upper()} and {MAX_ROWS:,} rows; in-app training uses at
-most {TRAIN_ROWS:,} samples, {MAX_EPOCHS} epochs and {TRAIN_SECONDS} seconds, one run at a time.
+most {TRAIN_ROWS:,} samples, {MAX_EPOCHS} epochs and {TRAIN_SECONDS} seconds, one run at a time; a
+model trained here weighs at most {MAX_MODEL_MB} MB (a dense autoencoder of about 3,100 inputs)
+with a latent size of at most {MAX_LATENT:,}. Every visitor's trained model shares a memory budget
+of {STORE.budget / MB:,.0f} MB; the least recently used are removed first, and their visitors
+are told so.
 """
 
 with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delete_cache()) as demo:
