@@ -9,10 +9,13 @@ import gc
 import inspect
 import logging
 import os
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
+from gradio import processing_utils
 from gradio.components.plot import PlotData
 from PIL import Image, UnidentifiedImageError
 
@@ -22,6 +25,38 @@ if TYPE_CHECKING:
 from shared.errors import UserInputError
 
 log = logging.getLogger("dl_labs")
+
+
+def write_once(path: Path, data: bytes) -> None:
+    """Write a content-addressed cache file once, atomically.
+
+    Gradio 6.31 saves every output image under a folder named by the hash of its bytes and
+    rewrites that file on each request, so two requests with the same answer (twenty visitors
+    asking for the same scene, the same boxes' masks) truncate the file while the other's
+    browser downloads it: "peer closed connection" in the load benchmark. The folder is the
+    bytes' hash, so a file already there holds these bytes; a new one appears whole (rename).
+    """
+    if path.is_file() and path.stat().st_size == len(data):
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image",
+                       format: str = "webp") -> str:  # fmt: skip
+    """`gradio.processing_utils.save_pil_to_cache`, writing with `write_once`."""
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    write_once(path, data)
+    return str(path)
+
+
+# every image an output component saves goes through it (Image, AnnotatedImage and its masks,
+# Gallery); save_img_array_to_cache calls it by the module's name too
+processing_utils.save_pil_to_cache = _save_pil_to_cache
 
 # Limits that keep one visitor from starving the others on a shared Space. README documents them.
 MAX_FILE_SIZE = "20mb"  # per upload; Gradio rejects larger files before our code runs

@@ -8,11 +8,15 @@ import os
 import platform
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import plotly.graph_objects as go
 import pytest
 from conftest import REPO
+from PIL import Image
 
 import shared.ui
 from shared.ui import plot_data, prepare_to_serve
@@ -68,3 +72,44 @@ def test_after_prepare_to_serve_worker_threads_share_two_malloc_arenas():
 
     assert arenas("") > 2  # the control: threads that allocate at once get heaps of their own
     assert arenas("from shared.ui import prepare_to_serve; prepare_to_serve()") == 2
+
+
+def test_output_images_are_cached_whole_and_written_once(tmp_path):
+    """Identical answers to concurrent requests share a file: it must never be rewritten while
+    another request's browser downloads it (Gradio 6.31 rewrote it each time)."""
+    from gradio import processing_utils
+
+    from shared.ui import write_once
+
+    assert processing_utils.save_pil_to_cache.__module__ == "shared.ui"  # what components call
+    image = Image.new("RGB", (64, 64), "red")
+    first = Path(processing_utils.save_pil_to_cache(image, str(tmp_path), format="png"))
+    with Image.open(first) as back:
+        assert back.size == (64, 64) and back.getpixel((0, 0)) == (255, 0, 0)
+    inode = first.stat().st_ino
+    again = Path(processing_utils.save_img_array_to_cache(np.array(image), str(tmp_path), "png"))
+    assert again == first and first.stat().st_ino == inode  # not written again
+    # a file that is not whole (a writer that died) is replaced whole, by a rename
+    first.write_bytes(first.read_bytes()[:10])
+    write_once(first, b"0123456789abcdef")
+    assert first.read_bytes() == b"0123456789abcdef" and first.stat().st_ino != inode
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary left
+
+
+def test_concurrent_identical_answers_never_expose_a_partial_file(tmp_path):
+    from gradio import processing_utils
+
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), np.uint8))
+    size, errors = None, []
+
+    def save_and_read():
+        path = Path(processing_utils.save_pil_to_cache(image, str(tmp_path), format="png"))
+        for _ in range(20):
+            if len(path.read_bytes()) != size:
+                errors.append(len(path.read_bytes()))
+
+    size = len(processing_utils.encode_pil_to_bytes(image, "png"))
+    threads = [threading.Thread(target=save_and_read) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []

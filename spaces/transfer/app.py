@@ -10,7 +10,6 @@ A head fine-tuned in the app serves only its session.
 from __future__ import annotations
 
 import tempfile
-import uuid
 from pathlib import Path
 
 import detect_tab  # the Detect tab, spaces/transfer/detect_tab.py
@@ -100,11 +99,7 @@ def sessions_usage() -> str:
 def predict(clf: hub_io.Classifier, image: Image.Image) -> tuple[dict, Image.Image, dict]:
     pred = classify(clf, image)
     box = dict(zip(("x0", "y0", "x1", "y1"), pred.box, strict=True))
-    # Gradio 6.31 caches an output image under the hash of its bytes and rewrites that file on
-    # every request, so identical answers to concurrent requests truncate each other mid-download
-    # (the load benchmark's "peer closed connection"). A per-request PNG text chunk keeps each
-    # answer's file its own; the delete_cache sweep removes them.
-    pred.heatmap.info["request"] = uuid.uuid4().hex
+    # identical answers to concurrent requests share one cache file: shared.ui.write_once
     return pred.scores, pred.heatmap, box
 
 
