@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -352,6 +353,21 @@ def test_old_score_files_are_pruned_and_fresh_names_are_unique(tmp_path, monkeyp
         assert path.parent == tmp_path and re.fullmatch(r"scores-[0-9a-f]{12}\.csv", path.name)
         assert not path.exists()
     assert first != second
+
+
+def test_pruning_survives_another_worker_deleting_the_same_old_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "SCORES_DIR", tmp_path)
+    old = tmp_path / "scores-old.csv"
+    old.write_text("row\n")
+    os.utime(old, (time.time() - 2 * SCORES_TTL,) * 2)
+    unlink = Path.unlink
+
+    def raced(path: Path, missing_ok: bool = False) -> None:
+        unlink(path)  # the other worker gets there first
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", raced)
+    assert scores_file().parent == tmp_path and not old.exists()
 
 
 RULE_THRESHOLDS = {"mean_std": 0.45, "max": 0.95, "percentile": 0.75, "best_f1": 0.55}
