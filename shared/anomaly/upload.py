@@ -52,15 +52,19 @@ def read_csv(path: str | os.PathLike, max_bytes: int = MAX_CSV_BYTES) -> CsvFile
     if size == 0:
         raise UserInputError("The file is empty.")
     text, encoding = _decode(path.read_bytes())
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac exports end lines in \r
     sample = [row for row in text.splitlines()[: SNIFF_LINES * 2] if row.strip()][:SNIFF_LINES]
     if not sample:
         raise UserInputError("The file holds only blank lines.")
-    sep = _separator(sample)
-    fields = [f for row in csv.reader(sample, delimiter=sep) for f in row]
-    decimal = "," if sep != "," and any(DECIMAL_COMMA.match(f) for f in fields) else "."
-    first = next(csv.reader(sample[:1], delimiter=sep))
-    header = not all(_is_number(f, decimal) for f in first)
-    lines = _check_fields(text, sep, len(first), header)
+    try:
+        sep = _separator(sample)
+        fields = [f for row in csv.reader(sample, delimiter=sep) for f in row]
+        decimal = "," if sep != "," and any(DECIMAL_COMMA.match(f) for f in fields) else "."
+        first = next(csv.reader(sample[:1], delimiter=sep))
+        header = not all(_is_number(f, decimal) for f in first)
+        lines = _check_fields(text, sep, len(first), header)
+    except csv.Error as err:  # e.g. a field over the csv module's 131,072-character limit
+        raise UserInputError(f"The file is not a readable CSV: {err}.") from None
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=sep, decimal=decimal, header=0 if header else None
