@@ -48,6 +48,8 @@ def rows(sep: str, decimal: str = ".") -> str:
         ("UTF-16", ("a,b,label\n" + rows(",")).encode("utf-16"), "header row, UTF-16."),
         ("quoted", "a,b,label\n" + "".join(f'"{a}","{b}",{c}\n' for a, b, c in VALUES), "','"),
         ("blank lines", "a,b,label\n\n" + rows(",") + "\n\n", "separator ','"),
+        ("old Mac line ends", ("a;b;label\n" + rows(";", ",")).replace("\n", "\r"), "decimal ','"),
+        ("Windows line ends", ("a,b,label\n" + rows(",")).replace("\n", "\r\n"), "header row."),
     ],
 )
 def test_exports_read_to_the_same_numbers(tmp_path, name, content, said):
@@ -85,6 +87,15 @@ def test_a_header_less_numeric_file_keeps_its_first_row(tmp_path):
         ("a,b\n1,2\n".encode("utf-16-le"), "not a text CSV (it holds NUL bytes)"),
         (b"a,b\n\xff\xfe\xfa1,2\n", "not a text CSV (it is not UTF-8 text)"),
         ("\n\n\n", "only blank lines"),
+        # what the csv module or pandas cannot parse is refused with their first line of reason
+        ('a,b\n1,"2\n' + "3,4\n" * 30,
+         "The file is not a readable CSV: Error tokenizing data. C error: EOF inside string "
+         "starting at row 1"),
+        ("a,b\n1," + "9" * 200_000 + "\n",
+         "The file is not a readable CSV: field larger than field limit (131072)."),
+        # a comma cannot be both separator and decimal mark: quoted "1,5" in a comma file is text
+        ('a,b\n"1,5",2\n' + "3,4\n" * 30,
+         "Column 'a' has cells that mix numbers and text: line 2 holds '1,5'"),
     ],
 )  # fmt: skip
 def test_a_misread_is_refused_and_the_line_named(tmp_path, content, message):
