@@ -67,9 +67,13 @@ def test_uploads_are_gone_after_50_requests(app, tmp_path, monkeypatch):
         # new upload of the same bytes rewrites it (seen once under a load of 4 on 2 cores): that
         # copy is forgotten until the same bytes come again. One more upload after a quiet sweep
         # re-registers it, as the next visitor with the same file would.
-        time.sleep(2.5)
-        assert request(client, upload)
-        deadline = time.monotonic() + 10
-        while leftovers(name) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        # Under load the race can strike that upload too, so up to three visitors come back.
+        for _ in range(3):
+            time.sleep(2.5)
+            assert request(client, upload)
+            deadline = time.monotonic() + 10
+            while leftovers(name) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            if not leftovers(name):
+                break
         assert leftovers(name) == []
