@@ -36,10 +36,13 @@ def write_once(path: Path, data: bytes) -> None:
     browser downloads it: "peer closed connection" in the load benchmark. The folder is the
     bytes' hash, so a file already there holds these bytes; a new one appears whole (rename).
     """
-    if path.is_file() and path.stat().st_size == len(data):
-        # served again now: the sweep's clock (delete_cache) starts again, as a rewrite did
-        os.utime(path)
-        return
+    try:
+        if path.stat().st_size == len(data):
+            # served again now: the sweep's clock (delete_cache) starts again, as a rewrite did
+            os.utime(path)
+            return
+    except FileNotFoundError:  # never written, or swept a moment ago
+        pass
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
