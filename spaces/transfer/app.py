@@ -315,7 +315,8 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(STATUS, elem_id="transfer-status")
     demo.load(model_info, outputs=info, api_name="model_info", **HIDDEN)
-    session = gr.State(None, delete_callback=SESSIONS.discard)  # a Ticket, once fine-tuned
+    # a Ticket, once fine-tuned; an hour after its last use the session and its model are freed
+    session = gr.State(None, time_to_live=3600, delete_callback=SESSIONS.discard)
     with gr.Tab("Classify"):
         with gr.Row():
             with gr.Column():

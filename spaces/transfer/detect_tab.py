@@ -306,7 +306,8 @@ def build() -> None:
     annotated0, table0, summary0, state0 = first_view()
     with gr.Tab("Detect"):
         gr.Markdown(STATUS, elem_id="detect-status")
-        ticket = gr.State(None, delete_callback=STORE.discard)
+        # a fine-tuned detector's ticket; freed an hour after its last use
+        ticket = gr.State(None, time_to_live=3600, delete_callback=STORE.discard)
         last = gr.State(state0)
         with gr.Row():
             with gr.Column():
