@@ -111,9 +111,14 @@ def test_a_misread_is_refused_and_the_line_named(tmp_path, content, message):
         (b"", "^The file is empty.$"),
         (b"\n", "^The file holds only blank lines.$"),  # one byte, but not empty
         (b"a,b\n", "^The CSV has a header but no rows.$"),
+        (
+            "a,b\n1,2\n".encode("utf-16-le"),
+            r"^The file is not a text CSV \(it holds NUL bytes\)\.$",
+        ),
+        (b"a,b\n\xff1,2\n", r"^The file is not a text CSV \(it is not UTF-8 text\)\.$"),
     ],
 )
-def test_files_with_nothing_to_read_say_which_nothing(tmp_path, content, message):
+def test_files_without_readable_rows_say_exactly_why(tmp_path, content, message):
     with pytest.raises(UserInputError, match=message):
         read_csv(write(tmp_path, content))
 
@@ -159,6 +164,14 @@ def test_rows_are_labelled_by_their_line_in_the_file_across_blank_lines(tmp_path
 def test_the_separator_is_the_one_most_lines_share(tmp_path, content, said):
     csv = read_csv(write(tmp_path, content))
     assert said in csv.description and csv.description.endswith("header row.")
+
+
+def test_a_header_less_file_is_described_in_full(tmp_path):
+    csv = read_csv(write(tmp_path, rows(";", ",")))
+    assert csv.description == (
+        "Read 30 rows x 3 columns, separator ';', decimal ',', "
+        "no header row (columns named 0, 1, ...)."
+    )
 
 
 def test_a_header_less_file_names_line_1_when_a_row_differs(tmp_path):
@@ -219,6 +232,7 @@ def test_at_least_min_rows_usable_rows_are_needed():
         ([0, 1] * 12 + [1], [0, 1] * 12 + [1]),
         ([0.0, 1.0] * 12 + [0.0], [0, 1] * 12 + [0]),
         ([False, True] * 12 + [True], [0, 1] * 12 + [1]),
+        (["0", "1"] * 12 + ["1"], [0, 1] * 12 + [1]),  # numbers held as text
     ],
 )
 def test_binary_labels_of_any_type_become_0_and_1(labels, expected):
@@ -230,7 +244,12 @@ def test_binary_labels_of_any_type_become_0_and_1(labels, expected):
     [
         ([1, 2] * 12 + [1], r"^Labels must be 0 \(normal\) and 1 \(anomaly\); found: 1, 2\.$"),
         (["no", "yes"] * 12 + ["no"], r"^Labels must be 0 .*; found: no, yes\.$"),
-        ([0, 1, 2] * 8 + [0], r"binary \(normal/anomaly\); it has 3 classes: 0, 1, 2\.$"),
+        (
+            [0, 1, 2] * 8 + [0],
+            r"^The label column must be binary \(normal/anomaly\); it has 3 classes: 0, 1, 2\.$",
+        ),
+        # numbers and text mixed in one column are listed, not compared
+        ([0, 1, "x"] * 8 + [0], r"it has 3 classes: 0, 1, x\.$"),
         (list(range(8)) * 3 + [0], r"it has 8 classes: 0, 1, 2, 3, 4, 5, 6, 7\.$"),
         (list(range(9)) * 3, r"it has 9 classes: 0, 1, 2, 3, 4, 5, 6, 7, \.\.\.\.$"),
     ],
@@ -260,6 +279,14 @@ def test_a_labelled_table_is_split_like_split_labelled_with_the_same_seed():
         assert (task.name, task.kind, task.columns) == ("t.csv", "table", ["a", "b"])
         for key, value in expected.items():
             np.testing.assert_array_equal(getattr(task, key), value)
+    gap = frame.astype({"a": float})
+    gap.loc[3, "a"] = np.nan
+    with pytest.raises(UserInputError, match="1 row"):
+        task_from_frame(gap, label_col="label")
+    dropped = task_from_frame(gap, label_col="label", drop_missing=True)
+    # 29 normal rows left: 9 test, 6 validation, 14 train; 10 anomalies: 3 test, 2 validation
+    assert (len(dropped.train), len(dropped.val), len(dropped.test)) == (14, 8, 12)
+    assert all(3.0 not in part[:, 0] for part in (dropped.train, dropped.val, dropped.test))
     with pytest.raises(UserInputError, match="^The label column has one class only; both 0 and 1"):
         task_from_frame(frame_of(label=[0] * 25), label_col="label")
     with pytest.raises(

@@ -280,6 +280,8 @@ def test_one_class_turns_a_classification_set_into_an_anomaly_task():
     for rows, labels in ((data.test, data.test_labels), (data.val, data.val_labels)):
         assert [int(classes[int(r) // 2] != "a") for r in rows[:, 0]] == labels.tolist()
     assert data.test_labels.tolist().count(1) == 3 and data.val_labels.tolist().count(1) == 2
+    seeded = split_labelled(x.astype(np.float32), (classes != "a").astype(int), seed=2)
+    np.testing.assert_array_equal(data.test, seeded["test"])
     default = one_class("toy", x, classes, "a")
     np.testing.assert_array_equal(default.test, one_class("toy", x, classes, "a", seed=0).test)
 
