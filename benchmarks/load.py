@@ -679,7 +679,8 @@ def main() -> None:
         "--out",
         type=Path,
         default=RESULTS,
-        help=f"the file the section is appended to (default: {RESULTS.relative_to(REPO)})",
+        help=f"the file each run's section is appended to, for every plan (default: "
+        f"{RESULTS.relative_to(REPO)})",
     )
     largest.add_argument(
         "--budget-mb",
@@ -738,14 +739,15 @@ def main() -> None:
     print(header)
     rows = [row for app in args.apps for row in run_app(app, args.clients, args.seconds, args.port)]
     command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        f"# Load: {args.clients} clients, {args.seconds:g} s per phase\n\n"
-        f"Command: `{command.strip()}` on {os.cpu_count()} CPU cores.\n\n{header}\n"
-        + "\n".join(rows)
-        + "\n"
-    )
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a") as out:  # a section of its own: earlier runs' sections stay
+        out.write(
+            f"\n## {args.clients} clients, {args.seconds:g} s per phase "
+            f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
+            f"Command: `{command.strip()}` on {os.cpu_count()} CPU cores, load average "
+            f"{os.getloadavg()[0]:.2f} at the end.\n\n{header}\n" + "\n".join(rows) + "\n"
+        )
+    print(f"appended to {args.out}")
 
 
 if __name__ == "__main__":
