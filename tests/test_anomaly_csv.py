@@ -144,6 +144,12 @@ def test_the_row_limit_counts_data_rows_not_the_header(tmp_path, monkeypatch, he
         read_csv(write(tmp_path, top + "1;2\n" * 31))
 
 
+@pytest.mark.parametrize("end", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends_count_one_line_each(tmp_path, end):
+    frame = read_csv(write(tmp_path, ("a,b\n1,2\n\n3,4\n" + "5,6\n" * 20).replace("\n", end))).frame
+    assert list(frame.index[:3]) == [2, 4, 5] and frame.loc[4, "a"] == 3
+
+
 def test_rows_are_labelled_by_their_line_in_the_file_across_blank_lines(tmp_path):
     frame = read_csv(write(tmp_path, "a,b\n1,2\n\n3,4\n\n\n5,6\n" + "7,8\n" * 20)).frame
     assert frame.index.name == "line"
@@ -186,6 +192,13 @@ def frame_of(n: int = 25, **columns) -> pd.DataFrame:
     return pd.DataFrame({"a": np.arange(n, dtype=float), "b": np.arange(n) * 2.0, **columns})
 
 
+def test_a_table_of_text_names_its_columns():
+    with pytest.raises(
+        UserInputError, match=r"^The CSV has no numeric columns \(columns are: name, city\)\.$"
+    ):
+        table_from_frame(pd.DataFrame({"name": ["x"] * 25, "city": ["y"] * 25}))
+
+
 def test_text_columns_are_left_out_and_the_label_name_is_trimmed():
     frame = frame_of(name=["x"] * 25, label=[0] * 20 + [1] * 5)
     x, labels, columns = table_from_frame(frame, "  label ")
@@ -204,7 +217,8 @@ def test_missing_values_in_features_or_labels_are_refused_or_dropped(where):
     frame.loc[[5, 9], "a" if where == "feature" else "label"] = np.nan
     with pytest.raises(
         UserInputError,
-        match=r"^2 row\(s\) hold NaN, empty or infinite values \(the first: line 5\)",
+        match=r"^2 row\(s\) hold NaN, empty or infinite values \(the first: line 5\)\. Tick 'drop "
+        r"rows with missing values' to drop them, or clean the file\.$",
     ):
         table_from_frame(frame, "label")
     x, labels, _ = table_from_frame(frame, "label", drop_missing=True)

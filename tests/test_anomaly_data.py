@@ -259,6 +259,16 @@ def test_kdd135_is_aeons_series_in_128_point_windows():
     assert load_builtin("kdd135", window=64, stride=5).test.shape == (len(windows(test, 64, 5)), 64)
 
 
+def test_the_seed_picks_a_builtins_split():
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    expected = split_labelled(bunch.data.astype(np.float32), (bunch.target == 0).astype(int), 1)
+    seeded = load_builtin("breast_cancer", seed=1)
+    np.testing.assert_array_equal(seeded.test, expected["test"])
+    assert not np.array_equal(seeded.test, load_builtin("breast_cancer").test)
+
+
 def test_builtins_are_read_once_and_shared_read_only():
     data = load_builtin("breast_cancer")
     assert load_builtin("breast_cancer") is data
