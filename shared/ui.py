@@ -11,11 +11,12 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
-from gradio import processing_utils
+from gradio import processing_utils, route_utils
 from gradio.components.plot import PlotData
 from PIL import Image, UnidentifiedImageError
 
@@ -62,6 +63,34 @@ def _save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image",
 # every image an output component saves goes through it (Image, AnnotatedImage and its masks,
 # Gallery); save_img_array_to_cache calls it by the module's name too
 processing_utils.save_pil_to_cache = _save_pil_to_cache
+
+
+def _delete_files_created_by_app(blocks: gr.Blocks, age: int | None) -> None:
+    """Gradio 6.31's temp-file sweep (`delete_cache`), walking a snapshot of each file set.
+
+    Gradio's walks the live set, which an upload arriving meanwhile changes: the sweep raises
+    "Set changed size during iteration", and the scheduled task that runs it dies for good, so
+    no upload or output is ever deleted again (46 of 50 test uploads were still there).
+    """
+    keep = set()
+    for component in blocks.blocks.values():
+        keep.update(getattr(component, "keep_in_cache", set()))
+    for files in blocks.temp_file_sets:
+        removed = set()
+        for file in list(files):
+            if file in keep:
+                continue
+            try:
+                changed = datetime.fromtimestamp(Path(file).lstat().st_ctime)
+                if age is None or (datetime.now() - changed).total_seconds() > age:
+                    os.remove(file)
+                    removed.add(file)
+            except FileNotFoundError:
+                continue
+        files -= removed
+
+
+route_utils.delete_files_created_by_app = _delete_files_created_by_app  # the schedule calls it
 
 # Limits that keep one visitor from starving the others on a shared Space. README documents them.
 MAX_FILE_SIZE = "20mb"  # per upload; Gradio rejects larger files before our code runs

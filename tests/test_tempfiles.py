@@ -16,18 +16,23 @@ from conftest import load_app, quick_model, serve
 from gradio_client import Client, handle_file
 from PIL import Image
 
-
-def write_series(path: Path) -> None:
-    path.write_text("v\n" + "\n".join(f"{np.sin(i / 3):.4f}" for i in range(300)))
+# each writer makes the `n`-th of 50 different files of its kind
 
 
-def write_text(path: Path) -> None:
-    path.write_text("the cat sat on the mat and the dog sat on the log " * 20)
+def write_series(path: Path, n: int) -> None:
+    path.write_text("v\n" + "\n".join(f"{np.sin(i / 3 + n):.4f}" for i in range(300)))
 
 
-def write_image(path: Path) -> None:
+def write_text(path: Path, n: int) -> None:
+    path.write_text(
+        f"visitor {n} says: " + "the cat sat on the mat and the dog sat on the log " * 20
+    )
+
+
+def write_image(path: Path, n: int) -> None:
     image = Image.new("RGB", (40, 40), (30, 30, 30))
     image.paste((230, 230, 230), (18, 6, 23, 34))  # a stroke: a blank image is refused
+    image.putpixel((n % 40, n // 40), (31, 31, 31))  # one pixel apart: other bytes
     image.save(path)
 
 
@@ -52,28 +57,29 @@ def leftovers(name: str) -> list[Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("app", sorted(REQUESTS))
 def test_uploads_are_gone_after_50_requests(app, tmp_path, monkeypatch):
+    """Fifty visitors upload fifty different files; a sweep later, none of them is left.
+
+    Different files: Gradio 6.31 stores an upload at the hash of its bytes, and its sweep can
+    delete such a file and drop it from its list while an upload of the same bytes writes it
+    again; that one copy then waits for the next upload of those bytes. Distinct uploads never
+    share a path, so every one of them must go.
+    """
     name, write, request = REQUESTS[app]
     monkeypatch.setenv("TEMP_FILE_TTL", "1")
     monkeypatch.setenv(f"{app.upper()}_MODEL", str(quick_model(app)))
     module = load_app(app, f"{app}_app_tempfiles")
-    upload = tmp_path / name
-    write(upload)
+    stem, suffix = name.split(".")
+    uploads = []
+    for i in range(50):
+        uploads.append(tmp_path / f"{stem}-{i}.{suffix}")
+        write(uploads[-1], i)
+    pattern = f"{stem}-*.{suffix}"
     with serve(module.demo) as url:
         client = Client(url, verbose=False)
-        for _ in range(50):
+        for upload in uploads:
             assert request(client, upload)
-        assert leftovers(name), "the uploads should be in Gradio's temp folder until the sweep"
-        # Gradio 6.31's sweep can delete a content-hash upload and drop it from its list while a
-        # new upload of the same bytes rewrites it (seen once under a load of 4 on 2 cores): that
-        # copy is forgotten until the same bytes come again. One more upload after a quiet sweep
-        # re-registers it, as the next visitor with the same file would.
-        # Under load the race can strike that upload too, so up to three visitors come back.
-        for _ in range(3):
-            time.sleep(2.5)
-            assert request(client, upload)
-            deadline = time.monotonic() + 10
-            while leftovers(name) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            if not leftovers(name):
-                break
-        assert leftovers(name) == []
+        assert leftovers(pattern), "the uploads should be in Gradio's temp folder until the sweep"
+        deadline = time.monotonic() + 15
+        while leftovers(pattern) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert leftovers(pattern) == []

@@ -115,3 +115,28 @@ def test_concurrent_identical_answers_never_expose_a_partial_file(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert errors == []
+
+
+def test_the_temp_file_sweep_survives_an_upload_arriving_meanwhile(tmp_path, monkeypatch):
+    """Gradio's sweep walked the live set: an upload landing mid-sweep raised and killed the
+    scheduled task, so nothing was ever deleted again."""
+    import types
+
+    from gradio import route_utils
+
+    old = [tmp_path / f"old-{i}" for i in range(3)]
+    for path in old:
+        path.write_text("x")
+    files = {str(p) for p in old}
+    blocks = types.SimpleNamespace(blocks={}, temp_file_sets=[files])
+    remove = os.remove
+
+    def remove_while_an_upload_lands(path):
+        remove(path)
+        files.add(str(tmp_path / f"new-{len(files)}"))  # what the upload route does meanwhile
+
+    monkeypatch.setattr(os, "remove", remove_while_an_upload_lands)
+    # the schedule's function (ours); age -1: every file is past it (the sweep reads ctime)
+    route_utils.delete_files_created_by_app(blocks, age=-1)
+    assert not any(p.exists() for p in old)
+    assert files == {str(tmp_path / f"new-{n}") for n in (3, 4, 5)}  # the uploads stay listed
