@@ -242,7 +242,6 @@ def run_app(app: str, clients: int, seconds: float, port: int) -> list[str]:
 
 # --- --train-largest: every client trains the largest session model, over and over (issue 14) ---
 
-ECG_WINDOW = 200  # shared.anomaly.data.ECG_WINDOW, the Train tab's default window
 QUEUED = {"STARTING", "JOINING_QUEUE", "IN_QUEUE"}  # a job the server has not started yet
 USAGE = re.compile(
     r"Session models: (\d+), holding ([\d,.]+) MB of this app's ([\d,]+) MB budget "
@@ -282,7 +281,8 @@ def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
     - detect: six built-in digit scenes as a COCO zip of the 10 digits (tests/test_detect_coco.py's
       `scenes_zip`): 2.7 MiB of weights. The app caps no number of categories (the class head
       grows with them); these are the served detector's own classes.
-    - anomaly: the app caps no latent size (nor window length): `anomaly_latent` sets it.
+    - anomaly: a noisy sine 3,000 points longer than the longest window whose autoencoder
+      fits the app's 20 MB cap on a model (`largest_window()`, 3,165 points: 20.0 MB).
     """
     import io
     import json
@@ -293,10 +293,15 @@ def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
     from PIL import Image
     from sklearn.datasets import load_digits
 
+    from shared.anomaly.model import largest_window
     from shared.cbow.corpus import MAX_VOCABULARY
     from shared.detect.scenes import make_scenes
 
     folder = Path(tempfile.mkdtemp(prefix="load-largest-"))
+    window = largest_window()
+    n = window + 3000
+    values = np.sin(np.arange(n) / 5) + np.random.default_rng(0).normal(0, 0.1, n)
+    (folder / "series.csv").write_text("v\n" + "\n".join(f"{v:.4f}" for v in values))
     words = made_up_words(MAX_VOCABULARY + 10_000)
     kept, dropped = words[:MAX_VOCABULARY], words[MAX_VOCABULARY:]
     lines = [" ".join(kept[i : i + 20]) for i in range(0, len(kept), 20)] * 3
@@ -331,6 +336,8 @@ def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
         "classes": str(folder / "classes.zip"),
         "scenes": str(folder / "scenes.zip"),
         "latent": anomaly_latent,
+        "series": str(folder / "series.csv"),
+        "window": window,
         "classes_n": transfer_classes,
     }
 
@@ -359,25 +366,39 @@ def _detect_check(c: Client, inputs: dict) -> str:
 
 
 def _anomaly_check(c: Client, inputs: dict) -> str:
-    # the plan trains with the mean + k std rule; the served ECG model has best F1's threshold
-    _table, _curves, _text, config = c.predict(api_name="/model_tab")
-    return "own" if config.get("threshold_rule") == "mean_std" else "default"
+    # the plan's model reads the largest window; the served ECG model reads 200 points
+    _table, _curves, text, config = c.predict(api_name="/model_tab")
+    if config.get("n_features") == inputs["window"]:
+        return "own"
+    return "default" if "was removed" in text else "unnamed"
 
 
-# anomaly: the ECG built-in at the Train tab's window, stride 1, dense, 1 epoch; then the latent
-# size, the mean + k std rule and its k
-ANOMALY_LARGEST = ("ecg", 0, None, "table", "", ECG_WINDOW, 1, False, "dense", 1)
 # cbow: after source, files, pasted: lowercase, stop words, phrases, min_count 2; vector size
 # 100, window 2, negative 2, epochs 1 (tests/test_cbow_memory.py's LARGEST_SETTINGS)
 CBOW_LARGEST = (True, False, False, 2, 100, 2, 2, 1)
 LARGEST: dict[str, Largest] = {
     "anomaly": Largest(
         app="anomaly",
-        budget_env=None,
+        budget_env="ANOMALY_SESSION_BUDGET_MB",
         default_budget_mb=1024,
+        # the series upload at the largest window, stride 1, dense, 1 epoch, the latent size,
+        # the mean + k std rule and its k
         train=lambda c, i: c.submit(
-            *ANOMALY_LARGEST, i["latent"], "mean_std", 1.0, api_name="/train"
-        ),
+            "ecg",
+            0,
+            handle_file(i["series"]),
+            "series",
+            "",
+            i["window"],
+            1,
+            False,
+            "dense",
+            1,
+            i["latent"],
+            "mean_std",
+            1.0,
+            api_name="/train",
+        ),  # fmt: skip
         check=_anomaly_check,
     ),
     "cbow": Largest(
@@ -527,7 +548,7 @@ def run_largest(
     drain_s: float, check_every: float,
 ) -> dict:  # fmt: skip
     plan = LARGEST[name]
-    variable = plan.budget_env or "ANOMALY_SESSION_BUDGET_MB"  # read by no app yet (no store)
+    variable = plan.budget_env
     proc = start_app(plan.app, port, {} if budget_mb is None else {variable: f"{budget_mb:g}"})
     url = f"http://127.0.0.1:{port}/"
     visits = Visits()
@@ -705,8 +726,9 @@ def main() -> None:
     largest.add_argument(
         "--anomaly-latent",
         type=int,
-        default=20_000,
-        help="the anomaly model's latent size: the app caps none (default: 20000)",
+        default=0,
+        help="the anomaly model's latent size (default: 0, the tutorial's; the app allows "
+        "up to 1024, which sizes the scoring activations, not the weights)",
     )
     largest.add_argument(
         "--transfer-classes",

@@ -11,7 +11,7 @@ from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
 from test_cbow_memory import rss, rss_peak
 
-from shared.anomaly.model import Autoencoder, AutoencoderConfig, weight_bytes
+from shared.anomaly.model import Autoencoder, AutoencoderConfig, largest_window, weight_bytes
 from shared.session_store import MB
 
 BUDGET_MODELS = 2.5  # the test's budget holds two of the largest models, not three
@@ -21,15 +21,6 @@ BUDGET_MODELS = 2.5  # the test's budget holds two of the largest models, not th
 # trains once before measuring); the peak is one training's transient (copies of the 3,001
 # training windows, Adam's state, the best weights so far), one run at a time in the app.
 KEPT_MARGIN, PEAK_MARGIN = 150 * MB, 400 * MB
-
-
-def largest_window(max_mb: float) -> int:
-    """The longest series window whose dense autoencoder (tutorial widths) weighs <= max_mb."""
-    lo, hi = 2, 100_000
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if weight_bytes(AutoencoderConfig(mid)) <= max_mb * MB else (lo, mid - 1)
-    return lo
 
 
 @pytest.fixture(scope="module")

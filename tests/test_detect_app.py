@@ -175,6 +175,7 @@ def test_hostile_images_get_a_named_error_and_the_app_keeps_serving(
         ("not_zip", "not a valid zip file"),
         ("outside", "lies outside the image"),
         ("no_annotations", "no annotations.json"),
+        ("101_classes", "names 101 categories; a detector trained here takes at most 100"),
     ],
 )
 def test_bad_fine_tune_zips_get_a_named_error(client, tmp_path, kind, message):
@@ -183,6 +184,9 @@ def test_bad_fine_tune_zips_get_a_named_error(client, tmp_path, kind, message):
         path.write_text("not a zip")
     elif kind == "outside":
         coco_zip(path, [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [60, 5, 20, 30]}])
+    elif kind == "101_classes":  # the two boxes are cat (7) and dog (3); 99 more names
+        names = [{"id": 7, "name": "cat"}, {"id": 3, "name": "dog"}]
+        coco_zip(path, categories=names + [{"id": 100 + i, "name": f"c{i}"} for i in range(99)])
     else:
         import zipfile
 

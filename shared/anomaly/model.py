@@ -27,6 +27,11 @@ from shared.hub import ModelSourceError, load_json, resolve_source
 WEIGHTS = "model.safetensors"  # PyTorchModelHubMixin's file name; never a pickle
 VARIANTS = ("dense", "conv")
 SCORE_CELLS = 2**21  # numbers in one layer's activations for a scoring batch (8 MB of float32)
+# What a model trained in the app may be. Weights: 20 MB is a dense autoencoder of ~3,100 inputs
+# (the ECG model is 0.08 MB); training it holds ~5x that (gradients, Adam's two moments, the best
+# weights so far). The latent width also sizes every scoring batch's activations: a latent of
+# 20,000 on ECG weighed 3.7 MB but took +1 GB while training, so it has a cap of its own.
+MAX_MODEL_MB, MAX_LATENT = 20, 1024
 LOSSES = ("mae", "mse")
 CONV_CHANNELS = (
     16,
@@ -150,6 +155,16 @@ class Autoencoder(
         return (
             f"{c.variant} autoencoder on {c.dataset or 'data'} ({source}), latent size {c.latent}"
         )
+
+
+def largest_window(max_mb: float = MAX_MODEL_MB, variant: str = "dense") -> int:
+    """The most inputs (a series window, a table's columns) whose model weighs <= max_mb."""
+    lo, hi = 2, 100_000
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        fits = weight_bytes(AutoencoderConfig(mid, variant=variant)) <= max_mb * 2**20
+        lo, hi = (mid, hi) if fits else (lo, mid - 1)
+    return lo
 
 
 def weight_bytes(config: AutoencoderConfig) -> int:

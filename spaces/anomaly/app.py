@@ -27,7 +27,14 @@ import pandas as pd
 from shared.anomaly.artifact import save_model
 from shared.anomaly.builtin import BUILTINS, load_builtin
 from shared.anomaly.data import ECG_WINDOW
-from shared.anomaly.model import Autoencoder, AutoencoderConfig, load_autoencoder, weight_bytes
+from shared.anomaly.model import (
+    MAX_LATENT,
+    MAX_MODEL_MB,
+    Autoencoder,
+    AutoencoderConfig,
+    load_autoencoder,
+    weight_bytes,
+)
 from shared.anomaly.plots import loss_curves, roc_pr
 from shared.anomaly.report import (
     FLAGGED_SHOWN,
@@ -63,11 +70,6 @@ from shared.ui import (
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
-# What one visitor's model may be. Weights: 20 MB is a dense autoencoder of ~3,300 inputs (the
-# ECG model is 0.08 MB); training it holds ~5x that (gradients, Adam's two moments, the best
-# weights so far). The latent width also sizes every scoring batch's activations: a latent of
-# 20,000 on ECG weighed 3.7 MB but took +1 GB while training, so it has a cap of its own.
-MAX_MODEL_MB, MAX_LATENT = 20, 1024
 SESSION_SECONDS = 3600  # a session's own model lives this long after its last use
 # Every session's trained model together, least recently used evicted first.
 STORE = SessionStore.from_env("ANOMALY_SESSION_BUDGET_MB")
