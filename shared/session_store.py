@@ -28,6 +28,7 @@ from shared.errors import UserInputError
 
 DEFAULT_BUDGET_MB = 1024  # per app: a 16 GB Space serves three apps with room to spare
 MB = 2**20
+SESSION_SECONDS = 3600  # a session, and the model it trained, live this long after its last use
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 from shared.errors import UserInputError
+from shared.session_store import SESSION_SECONDS, SessionStore
 
 log = logging.getLogger("dl_labs")
 
@@ -178,6 +179,12 @@ def friendly(fn: Callable) -> Callable:
             raise report(err) from None
 
     return wrapper
+
+
+def session_state(store: SessionStore) -> gr.State:
+    """A session's `gr.State` for its ticket into `store`: empty until the visitor trains, and
+    freed with the model it names an hour after the session's last use."""
+    return gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=store.discard)
 
 
 def delete_cache() -> tuple[int, int]:

@@ -65,12 +65,12 @@ from shared.ui import (
     friendly,
     launch_kwargs,
     prepare_to_serve,
+    session_state,
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
 MAX_EPOCHS = 100
-SESSION_SECONDS = 3600  # a session's own model lives this long after its last use
 # Every session's trained model together, least recently used evicted first.
 STORE = SessionStore.from_env("ANOMALY_SESSION_BUDGET_MB")
 SERIES_BUILTINS = ("ecg", "kdd135")  # built-ins cut into windows: window and stride apply
@@ -469,8 +469,7 @@ are told so.
 with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Anomaly detection with an autoencoder")
     info = gr.Markdown(model_info())
-    # the session's ticket to its model in STORE; an expired session frees it there too
-    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
+    session = session_state(STORE)
     scored = gr.State(None)
     uploaded = gr.State(None)  # the current Upload, parsed once
     with gr.Row():

@@ -65,6 +65,7 @@ from shared.ui import (
     friendly,
     launch_kwargs,
     prepare_to_serve,
+    session_state,
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
@@ -73,7 +74,6 @@ BUILTIN, MINE = "built-in corpus", "my text"
 MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
 MAX_SCRATCH_SENTENCES = 20
-SESSION_SECONDS = 3600  # a session's own vectors (~4 MB for the built-in corpus) live this long
 EXPORTS = Path(tempfile.gettempdir()) / "cbow-exports"  # one folder per download, kept 10 min
 EXPORT_TTL = 600
 HIDDEN = {"api_visibility": "undocumented"}  # callable by clients, not offered as an MCP tool
@@ -435,9 +435,7 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Word2Vec CBOW\nPrepare a corpus, see CBOW's training pairs, train, explore.")
     info = gr.Markdown(STATUS)
     demo.load(friendly(model_info), outputs=info, api_name="model_info", **HIDDEN)
-    # the session's ticket to its vectors in STORE, for this browser session only; an expired
-    # session (an hour after its last use) frees them there too
-    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
+    session = session_state(STORE)
 
     with gr.Tab("1. Prepare"):
         source = gr.Radio([BUILTIN, MINE], value=BUILTIN, label="Corpus", elem_id="source")

@@ -37,6 +37,7 @@ from shared.ui import (
     friendly,
     launch_kwargs,
     prepare_to_serve,
+    session_state,
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
@@ -315,8 +316,7 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(STATUS, elem_id="transfer-status")
     demo.load(model_info, outputs=info, api_name="model_info", **HIDDEN)
-    # a Ticket, once fine-tuned; an hour after its last use the session and its model are freed
-    session = gr.State(None, time_to_live=3600, delete_callback=SESSIONS.discard)
+    session = session_state(SESSIONS)
     with gr.Tab("Classify"):
         with gr.Row():
             with gr.Column():

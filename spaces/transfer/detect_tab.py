@@ -26,7 +26,7 @@ from shared.detect.model import Detector
 from shared.session_store import SessionStore, Ticket
 from shared.transfer.backbone import WEIGHTS
 from shared.transfer.data import MAX_PIXELS, open_image
-from shared.ui import TRAIN_CONCURRENCY, TRAIN_SECONDS, UserInputError, friendly
+from shared.ui import TRAIN_CONCURRENCY, TRAIN_SECONDS, UserInputError, friendly, session_state
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 # UI plumbing (pasted or drawn input, re-filtering, session training): callable by clients, not
@@ -315,8 +315,7 @@ def build() -> None:
     annotated0, table0, summary0, state0 = first_view()
     with gr.Tab("Detect"):
         gr.Markdown(STATUS, elem_id="detect-status")
-        # a fine-tuned detector's ticket; freed an hour after its last use
-        ticket = gr.State(None, time_to_live=3600, delete_callback=STORE.discard)
+        ticket = session_state(STORE)
         last = gr.State(state0)
         with gr.Row():
             with gr.Column():
