@@ -136,9 +136,7 @@ def detect_file(path: str | None, threshold: float, ticket: Ticket | None = None
     """
     if not path:
         raise UserInputError("Upload an image first.")
-    detector, note = current(ticket)
-    state = answer(detector, open_image(path, Path(path).name), note)
-    return *view(state, threshold), state
+    return detect(open_image(path, Path(path).name), threshold, ticket)
 
 
 @friendly
@@ -146,9 +144,7 @@ def detect_pasted(image: Image.Image | None, threshold: float, ticket: Ticket | 
     """Detect objects in a pasted image."""
     if image is None:
         raise UserInputError("Paste an image first.")
-    detector, note = current(ticket)
-    state = answer(detector, image, note)
-    return *view(state, threshold), state
+    return detect(image, threshold, ticket)
 
 
 @friendly
@@ -157,8 +153,13 @@ def detect_sketch(sketch: dict | None, threshold: float, ticket: Ticket | None =
     composite = (sketch or {}).get("composite")
     if composite is None:
         raise UserInputError("Draw some digits first.")
+    return detect(composite, threshold, ticket)
+
+
+def detect(image: Image.Image, threshold: float, ticket: Ticket | None):
+    """The session's detector (or the default one) on `image`: what every input's handler shows."""
     detector, note = current(ticket)
-    state = answer(detector, composite, note)
+    state = answer(detector, image, note)
     return *view(state, threshold), state
 
 
