@@ -297,7 +297,7 @@ def eval_results(metrics: dict) -> list[EvalResult]:
     ]
 
 
-@dataclass
+@dataclass(eq=False)  # one set of vectors is itself, not equal to a copy: hashable by identity
 class LoadedVectors:
     vectors: KeyedVectors
     config: CBOWConfig

@@ -24,7 +24,6 @@ import explore_tab
 import gradio as gr
 import pandas as pd
 
-from shared.cbow import explore
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
     MAX_VOCABULARY,
@@ -297,19 +296,15 @@ def export(ticket: Ticket | None) -> list[str]:
     make another 76 MB each time (Gradio keeps one copy per distinct file in its cache).
     """
     model = current(ticket)
-    ref, paths = EXPORTED.get(id(model), (None, []))
-    if ref is None or ref() is not model or not all(Path(p).is_file() for p in paths):
-        folder = fresh_folder(EXPORTS, EXPORT_TTL)
-        paths = [str(path) for path in export_vectors(model.vectors, folder)]
-        for key, (other, _) in list(EXPORTED.items()):
-            if other() is None:  # vectors since freed (their files age out of EXPORTS)
-                del EXPORTED[key]
-        EXPORTED[id(model)] = (weakref.ref(model), paths)
+    paths = EXPORTED.get(model, [])
+    if not paths or not all(Path(p).is_file() for p in paths):
+        paths = [str(p) for p in export_vectors(model.vectors, fresh_folder(EXPORTS, EXPORT_TTL))]
+        EXPORTED[model] = paths
     return paths
 
 
-# id(vectors) -> (a weak reference to them, their export files); one export runs at a time
-EXPORTED: dict[int, tuple[weakref.ref, list[str]]] = {}
+# each set of vectors' export files, forgotten with the vectors; one export runs at a time
+EXPORTED: weakref.WeakKeyDictionary[LoadedVectors, list[str]] = weakref.WeakKeyDictionary()
 
 
 @friendly
@@ -341,9 +336,8 @@ def nearest_words(word: str, topk: int = 10) -> str:
     Returns:
         JSON: the query word and its neighbours ({"word", "similarity"}), most similar first.
     """
-    model = current(None)
-    rows = explore.most_similar(model.vectors, word, int(topk), model.config.lowercase)
-    return json.dumps({"word": word, "neighbours": similarity_rows(rows)})
+    rows = explore_tab.similar(current(None), word, topk)
+    return json.dumps({"word": word, "neighbours": rows.to_dict("records")})
 
 
 def word_analogy(a: str, b: str, c: str, topk: int = 5) -> str:
@@ -361,10 +355,8 @@ def word_analogy(a: str, b: str, c: str, topk: int = 5) -> str:
     Returns:
         JSON: the answers ({"word", "similarity"} to a - b + c), best first.
     """
-    model = current(None)
-    topk = int(min(max(topk, 1), MAX_TOPK))
-    rows = explore.analogy(model.vectors, a, b, c, topk, model.config.lowercase)
-    return json.dumps({"query": f"{a} - {b} + {c}", "answers": similarity_rows(rows)})
+    rows = explore_tab.analogy(current(None), a, b, c, topk)
+    return json.dumps({"query": f"{a} - {b} + {c}", "answers": rows.to_dict("records")})
 
 
 def word_similarity(a: str, b: str) -> float:
@@ -374,12 +366,7 @@ def word_similarity(a: str, b: str) -> float:
         a: the first word
         b: the second word
     """
-    model = current(None)
-    return round(explore.similarity(model.vectors, a, b, model.config.lowercase), 4)
-
-
-def similarity_rows(rows: list[tuple[str, float]]) -> list[dict]:
-    return [{"word": w, "similarity": round(s, 4)} for w, s in rows]
+    return explore_tab.pair_similarity(current(None), a, b)
 
 
 # The page's first view: every tab already answered, from built-in data and the default vectors.

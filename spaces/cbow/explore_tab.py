@@ -52,8 +52,9 @@ def pair_similarity(model: LoadedVectors, a: str, b: str) -> float:
     return round(explore.similarity(model.vectors, a, b, model.config.lowercase), 4)
 
 
-def analogy(model: LoadedVectors, a: str, b: str, c: str) -> pd.DataFrame:
-    rows = explore.analogy(model.vectors, a, b, c, lowercase=model.config.lowercase)
+def analogy(model: LoadedVectors, a: str, b: str, c: str, topk: float = 5) -> pd.DataFrame:
+    topk = int(min(max(topk, 1), MAX_TOPK))
+    rows = explore.analogy(model.vectors, a, b, c, topk, model.config.lowercase)
     return similarity_frame(rows)
 
 
