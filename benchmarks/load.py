@@ -278,14 +278,13 @@ def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
       = 29.6 MiB by the app's own `footprint`.
     - transfer: a zip of `transfer_classes` class folders of one digit each (the head grows
       with the classes; the rest of the session copy is the served model's size).
-    - detect: six built-in digit scenes as a COCO zip of the 10 digits (tests/test_detect_coco.py's
-      `scenes_zip`): 2.7 MiB of weights. The app caps no number of categories (the class head
-      grows with them); these are the served detector's own classes.
+    - detect: six built-in digit scenes as a COCO zip of the 10 digits
+      (`shared.detect.coco.write_scenes_zip`): 2.7 MiB of weights. The app takes up to 100
+      categories, which weigh 2.9 MiB: the served detector's own 10 stand for them.
     - anomaly: a noisy sine 3,000 points longer than the longest window whose autoencoder
       fits the app's 20 MB cap on a model (`largest_window()`, 3,165 points: 20.0 MB).
     """
     import io
-    import json
     import tempfile
     import zipfile
 
@@ -295,7 +294,7 @@ def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
 
     from shared.anomaly.model import largest_window
     from shared.cbow.corpus import MAX_VOCABULARY
-    from shared.detect.scenes import make_scenes
+    from shared.detect.coco import write_scenes_zip
 
     folder = Path(tempfile.mkdtemp(prefix="load-largest-"))
     window = largest_window()
@@ -316,21 +315,7 @@ def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
             img.save(buffer, format="PNG")
             zf.writestr(f"class{k:03d}/{k}.png", buffer.getvalue())
 
-    coco = {"images": [], "annotations": [], "categories": []}
-    coco["categories"] = [{"id": d, "name": str(d)} for d in range(10)]
-    with zipfile.ZipFile(folder / "scenes.zip", "w") as zf:
-        for i, scene in enumerate(make_scenes(6, seed=0)):
-            buffer = io.BytesIO()
-            scene.pil().save(buffer, format="PNG")
-            zf.writestr(f"images/{i}.png", buffer.getvalue())
-            coco["images"].append({"id": i, "file_name": f"images/{i}.png"})
-            for (x0, y0, x1, y1), label in zip(scene.boxes, scene.labels, strict=True):
-                bbox = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
-                coco["annotations"].append(
-                    {"id": len(coco["annotations"]), "image_id": i,
-                     "category_id": int(label) - 1, "bbox": bbox}
-                )  # fmt: skip
-        zf.writestr("annotations.json", json.dumps(coco))
+    write_scenes_zip(folder / "scenes.zip")
     return {
         "text": str(folder / "largest.txt"),
         "classes": str(folder / "classes.zip"),

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from shared.detect.coco import CocoInputError, load_zip
+from shared.detect.coco import CocoInputError, load_zip, write_scenes_zip
 from shared.detect.scenes import make_scenes
 
 
@@ -42,22 +42,7 @@ def coco_zip(path, annotations=None, files=None, folder="", **sections):
 
 def scenes_zip(path, n: int = 6, seed: int = 0):
     """Built-in digit scenes written as a COCO zip: the format round trip."""
-    coco = {"images": [], "annotations": [], "categories": []}
-    coco["categories"] = [{"id": d, "name": str(d)} for d in range(10)]
-    with zipfile.ZipFile(path, "w") as zf:
-        for i, scene in enumerate(make_scenes(n, seed=seed)):
-            buffer = io.BytesIO()
-            scene.pil().save(buffer, format="PNG")
-            zf.writestr(f"images/{i}.png", buffer.getvalue())
-            coco["images"].append({"id": i, "file_name": f"images/{i}.png"})
-            for (x0, y0, x1, y1), label in zip(scene.boxes, scene.labels, strict=True):
-                bbox = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
-                coco["annotations"].append(
-                    {"id": len(coco["annotations"]), "image_id": i, "category_id": int(label) - 1,
-                     "bbox": bbox}
-                )  # fmt: skip
-        zf.writestr("annotations.json", json.dumps(coco))
-    return path
+    return write_scenes_zip(path, n, seed)
 
 
 def test_a_valid_zip_loads_boxes_as_corners_and_classes_in_id_order(tmp_path):
