@@ -216,3 +216,16 @@ def test_tools_answer_from_the_served_vectors_in_json(app):
     assert app.word_similarity("man", "woman") == round(
         float(vectors.similarity("man", "woman")), 4
     )
+
+
+def test_without_vectors_the_first_view_answers_every_tab_but_explore(tmp_path, monkeypatch):
+    monkeypatch.setenv("CBOW_MODEL", str(tmp_path))  # an empty folder: no vectors to serve
+    app = load_app("cbow", "cbow_app_views_no_model")
+    first = app.first_view()
+    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
+    shown = dict(zip([o.elem_id or o.label for o in event.outputs], first, strict=True))
+    assert app.DEFAULT is None and shown["stats"].startswith("**gensim Wikipedia sample")
+    assert shown["course-pairs"].values.tolist()[0] == ["it, a", "is"]
+    assert len(shown["scratch-loss"]) == 300
+    explore = [o.elem_id or o.label for o in app.explore_outputs]
+    assert all(isinstance(shown[k], type(gr.skip())) for k in explore)  # boxes left as they are

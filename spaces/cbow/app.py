@@ -68,7 +68,6 @@ from shared.ui import (
 )
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
-EXPLORE_OUTPUTS = 14  # the Explore tab's query boxes and answers, filled on page load
 BUILTIN, MINE = "built-in corpus", "my text"
 MAX_PAIRS_CHARS = 2_000  # the pairs panel is for reading, not for whole books
 MAX_EPOCHS, MAX_VECTOR_SIZE = 50, 300  # with the time cap, they bound one in-app training run
@@ -393,7 +392,8 @@ def _first_view() -> tuple:
     pairs = show_pairs(EXAMPLE_SENTENCE, 2)
     scratch = scratch_demo("\n".join(TOY_SENTENCES))
     # without vectors the Explore tab keeps its boxes; the status line says why it can't answer
-    explored = explore_tab.first_view(DEFAULT) if DEFAULT else [gr.skip()] * EXPLORE_OUTPUTS
+    # (the page is built by the time a visitor loads it: `explore_outputs` is its Explore tab's)
+    explored = explore_tab.first_view(DEFAULT) if DEFAULT else [gr.skip()] * len(explore_outputs)
     return *prepared, *pairs, *explored, *scratch
 
 
@@ -485,7 +485,6 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
 
     with gr.Tab("4. Explore"):
         explore_outputs = explore_tab.build(current, session)
-        assert len(explore_outputs) == EXPLORE_OUTPUTS
 
     with gr.Tab("5. Model"):
         model_text = gr.Markdown(elem_id="model-text")
