@@ -25,6 +25,7 @@ from shared.anomaly.data import (
     windows,
 )
 from shared.errors import UserInputError
+from shared.anomaly.scoring import point_scores
 
 
 # --- windows ---------------------------------------------------------------------------------
@@ -306,3 +307,16 @@ def test_ucr_classes_joins_the_train_and_test_files():
     np.testing.assert_array_equal(x, np.concatenate([x_train, x_test])[:, 0, :])
     np.testing.assert_array_equal(y, np.concatenate([y_train, y_test]))
     assert x.shape == (1096, 24)
+
+
+def test_windows_and_point_mapping():
+    series = np.arange(10, dtype=np.float32)
+    cut = windows(series, 4, 3)
+    assert cut.tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    assert np.shares_memory(cut, series) and not cut.flags.writeable  # a view, never a copy
+    points = np.zeros(10)
+    points[5] = 1
+    assert window_labels(points, 4, 3).tolist() == [0, 1, 0]
+    assert point_scores(np.array([1.0, 5.0, 2.0]), 10, 4, 3).tolist() == [
+        1, 1, 1, 5, 5, 5, 5, 2, 2, 2,
+    ]  # fmt: skip

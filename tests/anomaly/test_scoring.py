@@ -17,6 +17,7 @@ from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
 
 from shared.anomaly.scoring import RULES, flags, metrics, point_scores, rule_named, threshold
 from shared.errors import UserInputError
+from sklearn.metrics import average_precision_score
 
 ERRORS = np.array([0.1, 0.2, 0.3, 0.4, 1.0])
 
@@ -244,3 +245,39 @@ def test_point_scores_take_the_worst_window_covering_each_point(
 ):
     out = point_scores(np.array(window_errors), n_points, window, stride)
     assert out.tolist() == expected and out.dtype == np.float64
+
+
+# --- thresholds and metrics, by hand ---------------------------------------------------------
+def test_threshold_rules_match_hand_computation():
+    # mean 0.4, population std sqrt(((.3)^2+(.2)^2+(.1)^2+0+(.6)^2)/5) = sqrt(0.1) = 0.3162
+    assert threshold("mean_std", ERRORS) == pytest.approx(0.4 + 0.31623, abs=1e-5)
+    assert threshold("mean_std", ERRORS, 2.0) == pytest.approx(0.4 + 2 * 0.31623, abs=1e-5)
+    assert threshold("max", ERRORS) == 1.0
+    # 80th percentile with linear interpolation: between 0.4 (75%) and 1.0 (100%)
+    assert threshold("percentile", ERRORS, 0.2) == pytest.approx(0.52)
+    val_errors, val_labels = np.array([0.1, 0.2, 0.35, 0.5, 0.6]), np.array([0, 0, 0, 1, 1])
+    cut = threshold("best_f1", ERRORS, val_errors=val_errors, val_labels=val_labels)
+    assert 0.35 <= cut < 0.5
+    assert flags(val_errors, cut).tolist() == [0, 0, 0, 1, 1]
+
+
+def test_best_f1_needs_labels_and_rules_are_named():
+    with pytest.raises(UserInputError, match="labelled validation split"):
+        threshold("best_f1", ERRORS)
+    with pytest.raises(UserInputError, match="Unknown threshold rule"):
+        threshold("median", ERRORS)
+    with pytest.raises(UserInputError, match="contamination"):
+        threshold("percentile", ERRORS, 0.9)
+
+
+def test_metrics_match_scikit_learn():
+    rng = np.random.default_rng(0)
+    labels = (rng.random(200) < 0.2).astype(int)
+    errors = rng.random(200) + labels * 0.5
+    m = metrics(errors, labels, 0.9)
+    predicted = (errors > 0.9).astype(int)
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(labels, errors))
+    assert m["pr_auc"] == pytest.approx(average_precision_score(labels, errors))
+    assert m["f1"] == pytest.approx(f1_score(labels, predicted))
+    assert m["tp"] == int(((predicted == 1) & (labels == 1)).sum())
+    assert m["tp"] + m["fp"] + m["tn"] + m["fn"] == 200

@@ -327,3 +327,40 @@ def test_a_labelled_series_trains_on_its_clean_windows_when_semi_supervised(semi
         UserInputError, match=r"^A series needs exactly one numeric column .*has 2: v, w\.$"
     ):
         task_from_frame(frame.assign(w=1.0).drop(columns="y"), layout="series", window=5)
+
+
+# --- validation: every bad input names its problem -------------------------------------------
+def _csv(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+NUMBERS = "a,b,label\n" + "".join(f"{i},{i * 2},{int(i % 10 == 0)}\n" for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "message"),
+    [
+        ("", {}, "empty"),
+        ("name\n" + "x\n" * 30, {}, "no numeric columns"),
+        ("a,b\n" + "1,2\n" * 20 + "x,3\n", {}, "mix numbers and text"),
+        ("a,b\n" + "1,2\n" * 25 + "nan,3\ninf,4\n", {}, "2 row\\(s\\) hold NaN"),
+        (NUMBERS, {"label_col": "target"}, "Label column 'target' not found; columns are: a, b"),
+        ("a,y\n" + "".join(f"{i},{i % 5}\n" for i in range(30)), {"label_col": "y"}, "5 classes"),
+        ("a,b\n" + "1,2\n" * 5, {}, f"at least {MIN_ROWS} needed"),
+        (NUMBERS, {"layout": "series", "window": 10}, "exactly one numeric column"),
+        ("v\n" + "1\n" * 30, {"layout": "series", "window": 100}, "longer than the series"),
+    ],
+)
+def test_bad_csvs_get_named_errors(tmp_path, content, kwargs, message):
+    with pytest.raises(UserInputError, match=message):
+        task_from_frame(read_csv(_csv(tmp_path, content)).frame, **kwargs)
+
+
+def test_missing_values_can_be_dropped_and_size_is_capped(tmp_path):
+    frame = read_csv(_csv(tmp_path, "a,b\n" + "1,2\n" * 25 + "nan,3\n")).frame
+    x, labels, columns = table_from_frame(frame, drop_missing=True)
+    assert x.shape == (25, 2) and labels is None and columns == ["a", "b"]
+    with pytest.raises(UserInputError, match="limit is"):
+        read_csv(_csv(tmp_path, "a\n" + "1\n" * 100), max_bytes=50)

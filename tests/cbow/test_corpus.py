@@ -32,31 +32,10 @@ from shared.cbow.vectors import (
     read_word2vec_binary,
     train,
 )
+from shared.cbow.corpus import MAX_VOCABULARY, capped_min_count
+from shared.cbow.vectors import MAX_VECTOR_CELLS, vocabulary_cap
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
-
-
-def test_course_pairs_for_the_course_sentence():
-    tokens = tokenize_text("It is a pleasant day")
-    assert course_pairs(tokens, window=2) == [
-        (["it", "a"], "is"),
-        (["is", "pleasant"], "a"),
-        (["a", "day"], "pleasant"),
-    ]
-
-
-def test_gensim_pairs_count_the_window_per_side_with_partial_edges():
-    tokens = tokenize_text("It is a pleasant day")
-    pairs = gensim_pairs(tokens, window=1)
-    assert pairs[0] == (["is"], "it") and pairs[-1] == (["pleasant"], "day")
-    assert pairs[1:-1] == course_pairs(tokens, window=2)
-    assert gensim_pairs(tokens, window=2)[2] == (["it", "is", "pleasant", "day"], "a")
-
-
-@pytest.mark.parametrize("window", [0, 1, 3])
-def test_course_window_must_be_even(window):
-    with pytest.raises(CBOWInputError, match="even number"):
-        course_pairs(["a", "b", "c"], window)
 
 
 def test_preparation_statistics_on_a_small_text():
@@ -127,153 +106,72 @@ def test_corpus_over_the_size_limit_is_refused(tmp_path):
         user_corpus([path])
 
 
-def test_quick_training_saves_and_reloads_identical_vectors(tmp_path):
-    folder = quick_model("cbow")
-    assert {p.name for p in folder.iterdir()} == {
-        "README.md",
-        "config.json",
-        "metrics.json",
-        VECTORS_FILE,
-    }
-    first, second = load_model(folder), load_model(folder)
-    assert first.vectors.index_to_key == second.vectors.index_to_key
-    assert np.array_equal(first.vectors.vectors, second.vectors.vectors)
-    assert first.config.epochs == 10 and first.corpus["tokens"] > 50_000
-    card = ModelCard.load(folder / "README.md")
-    assert card.data.library_name == "gensim"
-    spearman = card.data.eval_results[0].metric_value
-    assert spearman == pytest.approx(first.metrics["wordsim353_spearman"])
-    # and one more save of vectors trained here reproduces them bit for bit
-    copy = tmp_path / "again.bin"
-    first.vectors.save_word2vec_format(str(copy), binary=True)
-    assert np.array_equal(read_word2vec_binary(copy).vectors, first.vectors.vectors)
+# counts 12, 11, 10, 9, 8, 7, 7, 6, 3 of nine words: 73 tokens
+COUNTS = dict(zip("abcdefghi", [12, 11, 10, 9, 8, 7, 7, 6, 3], strict=True))
+WORDS = {w: f"word{w}" for w in COUNTS}
 
 
-def test_loss_falls_and_training_stops_at_the_time_cap():
-    corpus = builtin_corpus(quick=True)  # Lee's news corpus: 58k tokens
-    result = train(corpus.sentences, CBOWConfig(epochs=4, window=5, sample=1e-3))
-    losses = [row["loss"] for row in result.history]
-    assert len(losses) == 4 and losses[-1] < losses[0] - 0.2
-    capped = train(corpus.sentences, CBOWConfig(epochs=15), max_seconds=0)
-    assert len(capped.history) == 1 and "time limit" in capped.stop_reason
+def counted_text(counts: dict[str, int]) -> str:
+    """Each word as often as `counts` says, interleaved so every word has neighbours."""
+    rounds = max(counts.values())
+    return "\n".join(" ".join(WORDS[w] for w, c in counts.items() if c > r) for r in range(rounds))
 
 
-def test_negative_sampling_loss_is_the_textbook_formula():
-    corpus = prepare(["a b c d e f g h " * 20])
-    model = train(corpus.sentences, CBOWConfig(epochs=1, min_count=1, negative=2)).model
-    loss = NegativeSamplingLoss(model, corpus.sentences)
-
-    def log_sigmoid(x):
-        return -np.log1p(np.exp(-x))
-
-    by_hand = []
-    for ctx, mask, target, noise in zip(
-        loss.contexts, loss.mask, loss.targets, loss.noise, strict=True
-    ):
-        h = model.wv.vectors[ctx[mask > 0]].mean(0)
-        by_hand.append(
-            -log_sigmoid(h @ model.syn1neg[target])
-            - sum(log_sigmoid(-h @ model.syn1neg[k]) for k in noise)
-        )
-    assert len(by_hand) > 50 and loss() == pytest.approx(np.mean(by_hand), rel=1e-5)
+def made_up_words(n: int, length: int = 7) -> list[str]:
+    """`n` distinct lowercase words of `length` letters (tokenize keeps runs of letters)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(p) for p in itertools.islice(itertools.product(letters, repeat=length), n)]
 
 
-def test_evaluation_returns_numbers_in_range():
-    metrics = load_model(quick_model("cbow")).metrics
-    assert -1 <= metrics["wordsim353_spearman"] <= 1
-    assert 0 <= metrics["wordsim353_oov_percent"] <= 100
-    assert 0 <= metrics["analogy_accuracy"] <= 1 and metrics["analogy_questions"] > 0
-    again = evaluate(load_model(quick_model("cbow")).vectors, analogies=False)
-    assert again["wordsim353_spearman"] == pytest.approx(metrics["wordsim353_spearman"])
+@pytest.mark.parametrize(
+    ("cap", "min_count", "expected"),
+    [
+        (None, 2, 2),  # no cap: min_count as given
+        (9, 2, 2),  # the cap holds every word
+        (20, 1, 1),
+        (8, 2, 4),  # the ninth word is seen 3 times: min_count 4 keeps eight
+        (6, 2, 8),  # the seventh is tied with the sixth at 7: both go, five are kept
+        (5, 2, 8),
+        (4, 2, 9),
+        (6, 9, 9),  # a min_count above the cap's keeps its own
+        (0, 1, 13),
+    ],
+)
+def test_capped_min_count_matches_gensims_rule(cap, min_count, expected):
+    assert capped_min_count(COUNTS.values(), min_count, cap) == expected
 
 
-def test_unknown_word_suggests_words_by_spelling():
-    vectors = load_model(quick_model("cbow")).vectors
-    with pytest.raises(CBOWInputError, match=r"'polise' is not in the vocabulary.*police"):
-        explore.most_similar(vectors, "polise")
-    for word, message in [("", "empty"), ("x" * 51, "limit is 50"), ("two words", "spaces")]:
-        with pytest.raises(CBOWInputError, match=message):
-            explore.most_similar(vectors, word)
+@pytest.mark.parametrize(("cap", "kept", "used"), [(None, 9, 2), (8, 8, 4), (6, 5, 8)])
+def test_preparation_and_training_agree_on_what_the_cap_drops(cap, kept, used):
+    corpus = prepare([counted_text(COUNTS)], PrepareOptions(min_count=2, max_vocabulary=cap))
+    s = corpus.stats
+    assert (s.vocabulary, s.kept_vocabulary, s.vocabulary_cap) == (9, 9, cap)
+    assert (s.capped_min_count, s.cap_dropped_words) == (used, 9 - kept)
+    result = train(corpus.sentences, CBOWConfig(min_count=2, max_final_vocab=cap, epochs=1))
+    assert len(result.vectors) == kept
+    assert (result.min_count_used, result.cap_dropped_words) == (used, 9 - kept)
+    assert result.summary()["min_count_used"] == used
+    assert result.summary()["cap_dropped_words"] == 9 - kept
+    expected = {WORDS[w] for w, c in COUNTS.items() if c >= used}
+    assert set(result.vectors.key_to_index) == expected
 
 
-def test_explore_functions_answer_on_the_quick_vectors():
-    vectors = load_model(quick_model("cbow")).vectors
-    top = explore.most_similar(vectors, "Police", topk=5)  # queries are lowercased like the corpus
-    assert len(top) == 5 and all(-1 <= s <= 1 for _, s in top) and "police" not in dict(top)
-    assert explore.similarity(vectors, "police", "police") == pytest.approx(1.0, abs=1e-5)
-    assert len(explore.analogy(vectors, "police", "man", "woman", topk=3)) == 3
-    odd, scores = explore.odd_one_out(vectors, "police officers arrested cricket")
-    assert odd in {w for w, _ in scores} and len(scores) == 4
-    points = explore.neighbourhood(vectors, "police", topk=8, method="tsne")
-    assert len(points) == 9 and points[0]["word"] == "police" and points[0]["query"]
-
-
-def test_from_scratch_cbow_learns_the_toy_sentences():
-    result = train_scratch()
-    assert result.losses[-1] < result.losses[0] / 10
-    for context, target in result.pairs:
-        assert result.predict(context)[0][0] == target
-
-
-def test_loader_refuses_a_file_that_is_not_word2vec_binary(tmp_path):
-    path = tmp_path / VECTORS_FILE
-    path.write_bytes(b"999999999 300\n" + b"\0" * 100)
-    with pytest.raises(CBOWInputError, match="does not fit"):
-        read_word2vec_binary(path)
-    path.write_bytes(b"hello world\n")
-    with pytest.raises(CBOWInputError, match="not a word2vec binary file"):
-        read_word2vec_binary(path)
-
-
-def test_push_uploads_the_saved_folder_which_reloads(tmp_path, fake_hub):
-    from training import cbow as trainer
-
-    out = tmp_path / "model"
-    full = tmp_path / "full" / "word2vec.model"
-    trainer.main(
-        ["--quick", "--out", str(out), "--push-to-hub", "me/cbow", "--full-model", str(full)]
+def test_a_cap_that_leaves_too_few_words_says_what_it_did():
+    text = " ".join(made_up_words(40) * 2)  # 40 words, each twice: all tied at the cut
+    corpus = prepare([text], PrepareOptions(min_count=2))
+    config = CBOWConfig(min_count=2, max_final_vocab=30, epochs=1)
+    with pytest.raises(CBOWInputError) as err:
+        train(corpus.sentences, config)
+    assert str(err.value) == (
+        "The vocabulary cap of 30 words raised min_count from 2 to 3, which leaves 0 words "
+        "(words tied at the cut all go) and drops 40; training needs at least 5. Use text "
+        "whose words repeat more often."
     )
-    calls = fake_hub["upload"]
-    assert calls["repo_id"] == "me/cbow" and calls["folder_path"] == str(out)
-    uploaded = {p.name for p in Path(calls["folder_path"]).iterdir()}
-    assert uploaded == {"README.md", "config.json", "metrics.json", VECTORS_FILE}
-    assert full.is_file()  # the pickle went elsewhere, so it is never pushed
-    assert len(load_model(calls["folder_path"]).vectors) > 1000
 
 
-def test_full_model_inside_the_output_folder_is_refused(tmp_path):
-    from training import cbow as trainer
-
-    with pytest.raises(SystemExit, match="outside --out"):
-        trainer.main(["--quick", "--out", str(tmp_path), "--full-model", str(tmp_path / "m")])
-
-
-def test_help_states_every_default(capsys):
-    from training import cbow as trainer
-
-    with pytest.raises(SystemExit):
-        trainer.parse_args(["--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    for flag in ("--vector-size", "--window", "--negative", "--min-count", "--epochs", "--workers"):
-        assert flag in text
-    assert text.count("(default:") >= 12
-
-
-def test_cli_trains_on_a_folder_of_text_files(tmp_path, capsys):
-    from training import cbow as trainer
-
-    texts = tmp_path / "texts"
-    texts.mkdir()
-    (texts / "a.txt").write_text("the king rules the land and the queen rules the sea\n" * 20)
-    (texts / "b.txt").write_bytes(
-        "the café opens and the king drinks coffee\n".encode("cp1252") * 20
-    )
-    out = trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m"), "--epochs", "2"])
-    assert "b.txt' is not UTF-8" in capsys.readouterr().err
-    loaded = load_model(out)
-    assert "café" in loaded.vectors.key_to_index and loaded.corpus["name"] == str(texts)
-    assert loaded.corpus["prepare"]["lowercase"] is True
-    (texts / "a.txt").write_text("tiny")
-    (texts / "b.txt").unlink()
-    with pytest.raises(SystemExit, match="training needs at least 50"):
-        trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m2")])
+def test_the_caps_numbers():
+    assert MAX_VOCABULARY == 50_000 and MAX_VECTOR_CELLS == 5_000_000
+    assert vocabulary_cap(10) == 50_000  # the word cap binds below 100 dimensions
+    assert vocabulary_cap(100) == 50_000
+    assert vocabulary_cap(101) == 49_504
+    assert vocabulary_cap(300) == 16_666

@@ -12,114 +12,8 @@ from gensim.models import KeyedVectors
 
 from shared.cbow import CBOWInputError, explore
 from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
-
-FOX = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
-
-# The course's window counts context words on both sides together: window // 2 per side.
-COURSE = {
-    2: [
-        (["the", "brown"], "quick"),
-        (["quick", "fox"], "brown"),
-        (["brown", "jumps"], "fox"),
-        (["fox", "over"], "jumps"),
-        (["jumps", "the"], "over"),
-        (["over", "lazy"], "the"),
-        (["the", "dog"], "lazy"),
-    ],
-    4: [
-        (["the", "quick", "fox", "jumps"], "brown"),
-        (["quick", "brown", "jumps", "over"], "fox"),
-        (["brown", "fox", "over", "the"], "jumps"),
-        (["fox", "jumps", "the", "lazy"], "over"),
-        (["jumps", "over", "lazy", "dog"], "the"),
-    ],
-    6: [
-        (["the", "quick", "brown", "jumps", "over", "the"], "fox"),
-        (["quick", "brown", "fox", "over", "the", "lazy"], "jumps"),
-        (["brown", "fox", "jumps", "the", "lazy", "dog"], "over"),
-    ],
-    8: [(["the", "quick", "brown", "fox", "over", "the", "lazy", "dog"], "jumps")],
-    10: [],  # five words a side don't fit in nine words
-}
-
-# gensim's window counts words on each side, and every word is a target.
-GENSIM = {
-    1: [
-        (["quick"], "the"),
-        (["the", "brown"], "quick"),
-        (["quick", "fox"], "brown"),
-        (["brown", "jumps"], "fox"),
-        (["fox", "over"], "jumps"),
-        (["jumps", "the"], "over"),
-        (["over", "lazy"], "the"),
-        (["the", "dog"], "lazy"),
-        (["lazy"], "dog"),
-    ],
-    3: [
-        (["quick", "brown", "fox"], "the"),
-        (["the", "brown", "fox", "jumps"], "quick"),
-        (["the", "quick", "fox", "jumps", "over"], "brown"),
-        (["the", "quick", "brown", "jumps", "over", "the"], "fox"),
-        (["quick", "brown", "fox", "over", "the", "lazy"], "jumps"),
-        (["brown", "fox", "jumps", "the", "lazy", "dog"], "over"),
-        (["fox", "jumps", "over", "lazy", "dog"], "the"),
-        (["jumps", "over", "the", "dog"], "lazy"),
-        (["over", "the", "lazy"], "dog"),
-    ],
-}
-
-
-@pytest.mark.parametrize("window", sorted(COURSE))
-def test_course_pairs_match_the_hand_written_table(window):
-    assert course_pairs(FOX, window) == COURSE[window]
-
-
-@pytest.mark.parametrize("window", sorted(GENSIM))
-def test_gensim_pairs_match_the_hand_written_table(window):
-    assert gensim_pairs(FOX, window) == GENSIM[window]
-
-
-def test_default_windows_are_the_course_sentence_ones():
-    assert course_pairs(FOX) == COURSE[2]  # two context words in all
-    assert gensim_pairs(FOX) == GENSIM[1]  # one word each side
-
-
-def test_two_words_are_each_others_context():
-    assert gensim_pairs(["hello", "world"], 1) == [(["world"], "hello"), (["hello"], "world")]
-    assert course_pairs(["hello", "world"], 2) == []  # neither has a word on both sides
-
-
-def test_gensim_window_wider_than_the_text_takes_every_other_word():
-    assert gensim_pairs(["a", "b", "c"], 10) == [
-        (["b", "c"], "a"),
-        (["a", "c"], "b"),
-        (["a", "b"], "c"),
-    ]
-
-
-@pytest.mark.parametrize("tokens", [[], ["alone"]])
-def test_no_pairs_without_two_words(tokens):
-    assert gensim_pairs(tokens, 1) == [] and course_pairs(tokens, 2) == []
-
-
-@pytest.mark.parametrize("window", [0, -1])
-def test_gensim_window_must_be_at_least_one(window):
-    with pytest.raises(CBOWInputError, match=f"at least 1; got {window}"):
-        gensim_pairs(FOX, window)
-
-
-@pytest.mark.parametrize("window", [-2, 0, 1, 3, 5])
-def test_course_window_must_be_even_and_at_least_two(window):
-    with pytest.raises(CBOWInputError, match=f"even number of at least 2; got {window}"):
-        course_pairs(FOX, window)
-
-
-def test_pairs_table_joins_the_context_and_keeps_the_target():
-    assert pairs_table(COURSE[4][:2]) == [
-        ["the, quick, fox, jumps", "brown"],
-        ["quick, brown, jumps, over", "fox"],
-    ]
-    assert pairs_table([([], "alone")]) == [["", "alone"]]
+from conftest import quick_model
+from shared.cbow.vectors import load_model
 
 
 # --- explore, on vectors built by hand -----------------------------------------------------
@@ -380,3 +274,24 @@ def test_suggestions_are_the_five_closest_spellings():
         explore.check_word(vectors, "carx")
     assert str(err.value).endswith(f"Did you mean: {', '.join(near)}?")
     assert explore.suggest(vectors, "elephant") == []
+
+
+def test_unknown_word_suggests_words_by_spelling():
+    vectors = load_model(quick_model("cbow")).vectors
+    with pytest.raises(CBOWInputError, match=r"'polise' is not in the vocabulary.*police"):
+        explore.most_similar(vectors, "polise")
+    for word, message in [("", "empty"), ("x" * 51, "limit is 50"), ("two words", "spaces")]:
+        with pytest.raises(CBOWInputError, match=message):
+            explore.most_similar(vectors, word)
+
+
+def test_explore_functions_answer_on_the_quick_vectors():
+    vectors = load_model(quick_model("cbow")).vectors
+    top = explore.most_similar(vectors, "Police", topk=5)  # queries are lowercased like the corpus
+    assert len(top) == 5 and all(-1 <= s <= 1 for _, s in top) and "police" not in dict(top)
+    assert explore.similarity(vectors, "police", "police") == pytest.approx(1.0, abs=1e-5)
+    assert len(explore.analogy(vectors, "police", "man", "woman", topk=3)) == 3
+    odd, scores = explore.odd_one_out(vectors, "police officers arrested cricket")
+    assert odd in {w for w, _ in scores} and len(scores) == 4
+    points = explore.neighbourhood(vectors, "police", topk=8, method="tsne")
+    assert len(points) == 9 and points[0]["word"] == "police" and points[0]["query"]

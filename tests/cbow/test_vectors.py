@@ -30,6 +30,9 @@ from shared.cbow.vectors import (
     train,
 )
 from shared.errors import UserInputError
+from pathlib import Path
+from conftest import quick_model
+from shared.cbow.corpus import builtin_corpus
 
 LETTERS = list("abcdefgh")
 SENTENCES = [LETTERS] * 20  # 160 tokens, 8 words, each 20 times
@@ -435,3 +438,87 @@ def test_reader_turns_a_corrupt_body_into_a_message(tmp_path):
 def test_footprint_is_the_matrix_plus_each_words_bookkeeping(tmp_path):
     vectors = write_vectors(tmp_path / "v.bin", ["a", "b", "c"], 7)
     assert footprint(vectors) == 3 * 7 * 4 + 3 * WORD_BYTES
+
+
+def test_quick_training_saves_and_reloads_identical_vectors(tmp_path):
+    folder = quick_model("cbow")
+    assert {p.name for p in folder.iterdir()} == {
+        "README.md",
+        "config.json",
+        "metrics.json",
+        VECTORS_FILE,
+    }
+    first, second = load_model(folder), load_model(folder)
+    assert first.vectors.index_to_key == second.vectors.index_to_key
+    assert np.array_equal(first.vectors.vectors, second.vectors.vectors)
+    assert first.config.epochs == 10 and first.corpus["tokens"] > 50_000
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.library_name == "gensim"
+    spearman = card.data.eval_results[0].metric_value
+    assert spearman == pytest.approx(first.metrics["wordsim353_spearman"])
+    # and one more save of vectors trained here reproduces them bit for bit
+    copy = tmp_path / "again.bin"
+    first.vectors.save_word2vec_format(str(copy), binary=True)
+    assert np.array_equal(read_word2vec_binary(copy).vectors, first.vectors.vectors)
+
+
+def test_loss_falls_and_training_stops_at_the_time_cap():
+    corpus = builtin_corpus(quick=True)  # Lee's news corpus: 58k tokens
+    result = train(corpus.sentences, CBOWConfig(epochs=4, window=5, sample=1e-3))
+    losses = [row["loss"] for row in result.history]
+    assert len(losses) == 4 and losses[-1] < losses[0] - 0.2
+    capped = train(corpus.sentences, CBOWConfig(epochs=15), max_seconds=0)
+    assert len(capped.history) == 1 and "time limit" in capped.stop_reason
+
+
+def test_negative_sampling_loss_is_the_textbook_formula():
+    corpus = prepare(["a b c d e f g h " * 20])
+    model = train(corpus.sentences, CBOWConfig(epochs=1, min_count=1, negative=2)).model
+    loss = NegativeSamplingLoss(model, corpus.sentences)
+
+    def log_sigmoid(x):
+        return -np.log1p(np.exp(-x))
+
+    by_hand = []
+    for ctx, mask, target, noise in zip(
+        loss.contexts, loss.mask, loss.targets, loss.noise, strict=True
+    ):
+        h = model.wv.vectors[ctx[mask > 0]].mean(0)
+        by_hand.append(
+            -log_sigmoid(h @ model.syn1neg[target])
+            - sum(log_sigmoid(-h @ model.syn1neg[k]) for k in noise)
+        )
+    assert len(by_hand) > 50 and loss() == pytest.approx(np.mean(by_hand), rel=1e-5)
+
+
+def test_loader_refuses_a_file_that_is_not_word2vec_binary(tmp_path):
+    path = tmp_path / VECTORS_FILE
+    path.write_bytes(b"999999999 300\n" + b"\0" * 100)
+    with pytest.raises(CBOWInputError, match="does not fit"):
+        read_word2vec_binary(path)
+    path.write_bytes(b"hello world\n")
+    with pytest.raises(CBOWInputError, match="not a word2vec binary file"):
+        read_word2vec_binary(path)
+
+
+def test_push_uploads_the_saved_folder_which_reloads(tmp_path, fake_hub):
+    from training import cbow as trainer
+
+    out = tmp_path / "model"
+    full = tmp_path / "full" / "word2vec.model"
+    trainer.main(
+        ["--quick", "--out", str(out), "--push-to-hub", "me/cbow", "--full-model", str(full)]
+    )
+    calls = fake_hub["upload"]
+    assert calls["repo_id"] == "me/cbow" and calls["folder_path"] == str(out)
+    uploaded = {p.name for p in Path(calls["folder_path"]).iterdir()}
+    assert uploaded == {"README.md", "config.json", "metrics.json", VECTORS_FILE}
+    assert full.is_file()  # the pickle went elsewhere, so it is never pushed
+    assert len(load_model(calls["folder_path"]).vectors) > 1000
+
+
+def test_full_model_inside_the_output_folder_is_refused(tmp_path):
+    from training import cbow as trainer
+
+    with pytest.raises(SystemExit, match="outside --out"):
+        trainer.main(["--quick", "--out", str(tmp_path), "--full-model", str(tmp_path / "m")])

@@ -19,6 +19,8 @@ from conftest import REPO
 from shared.anomaly.model import load_autoencoder
 from shared.anomaly.upload import read_csv
 from training import anomaly as cli
+import os
+import subprocess
 
 
 def table_csv(folder: Path) -> Path:
@@ -236,3 +238,33 @@ def test_the_module_runs_as_a_script(tmp_path):
         check=True, cwd=REPO, capture_output=True,
     )  # fmt: skip
     assert load_autoencoder(out).config.threshold_rule == "best_f1"  # labelled validation
+
+
+@pytest.mark.slow
+def test_cli_quick_run_writes_a_loadable_artifact(tmp_path):
+    out = tmp_path / "m"
+    subprocess.run(
+        [sys.executable, "-m", "training.anomaly", "--quick", "--dataset", "digits",
+         "--normal-digit", "3", "--threshold-rule", "best_f1", "--out", str(out)],
+        check=True, cwd=REPO, capture_output=True, env={**os.environ},
+    )  # fmt: skip
+    model = load_autoencoder(out)
+    assert model.config.threshold_rule == "best_f1" and model.config.n_features == 64
+    assert "roc_auc" in pd.read_json(out / "metrics.json", typ="series")["test"]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_save_one_loadable_model(tmp_path):
+    out = tmp_path / "ddp"
+    run = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "training.anomaly", "--quick", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    saves = [line for line in run.stdout.splitlines() if line.startswith("saved to")]
+    assert len(saves) == 1, saves  # only the main process saves
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md", "config.json", "metrics.json", "model.safetensors",
+    ]  # fmt: skip
+    assert load_autoencoder(out).config.threshold > 0

@@ -189,3 +189,34 @@ def test_an_invalid_repo_id_stops_before_anything_is_uploaded(corpus, tmp_path, 
     with pytest.raises(Exception, match="repo"):
         run(corpus, tmp_path / "model", "--push-to-hub", "not a repo id")
     assert "upload" not in fake_hub
+
+
+def test_help_states_every_default(capsys):
+    from training import cbow as trainer
+
+    with pytest.raises(SystemExit):
+        trainer.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--vector-size", "--window", "--negative", "--min-count", "--epochs", "--workers"):
+        assert flag in text
+    assert text.count("(default:") >= 12
+
+
+def test_cli_trains_on_a_folder_of_text_files(tmp_path, capsys):
+    from training import cbow as trainer
+
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text("the king rules the land and the queen rules the sea\n" * 20)
+    (texts / "b.txt").write_bytes(
+        "the café opens and the king drinks coffee\n".encode("cp1252") * 20
+    )
+    out = trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m"), "--epochs", "2"])
+    assert "b.txt' is not UTF-8" in capsys.readouterr().err
+    loaded = load_model(out)
+    assert "café" in loaded.vectors.key_to_index and loaded.corpus["name"] == str(texts)
+    assert loaded.corpus["prepare"]["lowercase"] is True
+    (texts / "a.txt").write_text("tiny")
+    (texts / "b.txt").unlink()
+    with pytest.raises(SystemExit, match="training needs at least 50"):
+        trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m2")])

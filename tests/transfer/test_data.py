@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 
 from shared.transfer import data
 from shared.transfer.data import TransferInputError
+from PIL import ImageDraw
 
 # --- a person's digit as an 8x8 scikit-learn digit ---------------------------------------------
 
@@ -564,3 +565,157 @@ def test_hub_dataset_asks_for_the_named_split(monkeypatch):
     images, labels, names = data.hub_dataset("org/ds", "test", "pic", "image")
     assert images == [1, 2] and labels.tolist() == [0, 1] and names == ["a", "b"]
     assert asked == [("org/ds", "train"), ("org/ds", "test")]
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+def png_bomb(path, side=20_000):
+    """A tiny PNG whose header claims side x side pixels (the pixels are never written)."""
+
+    def chunk(kind, body):
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+def good_png(path, value=200, side=12):
+    Image.fromarray(np.full((side, side), value, np.uint8)).save(path)
+    return path
+
+
+def truncated_png(path):
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    Image.fromarray(noise).save(path)
+    path.write_bytes(path.read_bytes()[:2000])  # header intact, pixel data cut short
+    return path
+
+
+def make_classes(root, classes=("cat", "dog"), per_class=2):
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            good_png(root / c / f"{i}.png", 40 * i + 10)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: (p / "x.png").write_text("hello, not an image") and p / "x.png", "not an image"),
+        (lambda p: truncated_png(p / "t.png"), "corrupted or truncated"),
+        (lambda p: png_bomb(p / "b.png"), "too large to decode safely"),
+    ],
+)
+def test_bad_images_get_clear_messages(tmp_path, make, message):
+    with pytest.raises(TransferInputError, match=message):
+        data.open_image(make(tmp_path))
+
+
+def test_folder_problems_are_named(tmp_path):
+    one = make_classes(tmp_path / "one", ("cat",))
+    with pytest.raises(TransferInputError, match="at least two class folders.*found: cat"):
+        data.image_folder(one)
+    empty = make_classes(tmp_path / "empty")
+    (empty / "bird").mkdir()
+    with pytest.raises(TransferInputError, match="'bird' holds no images"):
+        data.image_folder(empty)
+    images, labels, names = data.image_folder(make_classes(tmp_path / "ok"))
+    assert names == ["cat", "dog"] and labels.tolist() == [0, 0, 1, 1] and len(images) == 4
+
+
+def test_zip_extraction_refuses_traversal_and_flat_zips(tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("cat/a.png", b"x")
+        zf.writestr("../../x", b"owned")
+    with pytest.raises(TransferInputError, match="unsafe path '../../x'"):
+        data.extract_zip(evil, tmp_path / "out")
+    assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
+    flat = tmp_path / "flat.zip"
+    with zipfile.ZipFile(flat, "w") as zf:
+        zf.writestr("a.png", b"x")
+    with pytest.raises(TransferInputError, match="no class folders"):
+        data.extract_zip(flat, tmp_path / "flat")
+    (tmp_path / "junk.zip").write_text("not a zip")
+    with pytest.raises(TransferInputError, match="not a valid zip"):
+        data.extract_zip(tmp_path / "junk.zip", tmp_path / "junk")
+    nested = tmp_path / "nested.zip"
+    with zipfile.ZipFile(nested, "w") as zf:
+        for c in ("cat", "dog"):
+            zf.writestr(f"pets/{c}/a.png", b"x")
+    assert data.extract_zip(nested, tmp_path / "nested").name == "pets"
+
+
+def test_hub_dataset_columns_are_checked():
+    datasets = pytest.importorskip("datasets")
+    images = [Image.new("L", (4, 4), v) for v in (0, 255)]
+    ds = datasets.Dataset.from_dict({"img": images, "label": [0, 1]}).cast_column(
+        "label", datasets.ClassLabel(names=["dark", "bright"])
+    )
+    got, labels, names = data.from_dataset(ds, "img", "label")
+    assert names == ["dark", "bright"] and labels.tolist() == [0, 1] and len(got) == 2
+    with pytest.raises(TransferInputError, match="image not found; columns are: img, label"):
+        data.from_dataset(ds, "image", "label")
+
+
+def test_the_target_is_all_ten_handwritten_digits():
+    images, labels, names = data.digits(data.DIGITS)
+    assert names == list("0123456789") and len(images) == len(labels) == 1797
+    assert np.bincount(labels).min() >= 170  # every digit, about 180 of each
+    assert images[0].size == (8, 8) and images[0].mode == "L"
+    pixels = np.asarray(images[0])
+    assert pixels.max() > 200 and pixels.min() == 0  # white ink on a black background
+    assert labels[0] == 0 and labels[1] == 1  # scikit-learn's order, labels are the digits
+
+
+def digit_on_paper(index=0, scale=20, offset=(37, 11), canvas=(240, 200)):
+    """scikit-learn's digit `index`, drawn dark on white paper, enlarged, off centre."""
+    digit = data.digits(data.DIGITS)[0][index]
+    big = Image.eval(digit, lambda v: 255 - v).resize((8 * scale, 8 * scale), Image.NEAREST)
+    paper = Image.new("L", canvas, 255)
+    paper.paste(big, offset)
+    return digit, paper
+
+
+def test_a_digit_on_paper_looks_like_the_training_digit():
+    digit, paper = digit_on_paper(0)
+    seen, (left, top, side) = data.model_view(paper, "digits")
+    assert seen.size == (8, 8)
+    a, b = np.asarray(seen, float).ravel(), np.asarray(digit, float).ravel()
+    assert np.corrcoef(a, b)[0, 1] > 0.9
+    # the view is the square around the ink, in the paper's own pixels
+    ink_rows, ink_cols = np.nonzero(255 - np.asarray(paper) > 80)
+    assert left <= ink_cols.min() and ink_cols.max() < left + side
+    assert top <= ink_rows.min() and ink_rows.max() < top + side
+    assert side == max(np.ptp(ink_rows), np.ptp(ink_cols)) + 1
+
+
+def test_a_transparent_drawing_is_read_as_ink_on_paper():
+    drawing = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(drawing).line([(50, 10), (50, 90)], fill=(0, 0, 0, 255), width=8)
+    seen, (left, top, side) = data.model_view(drawing, "digits")
+    pixels = np.asarray(seen)
+    assert pixels[:, 3:5].mean() > 4 * pixels[:, [0, 7]].mean()  # a bright vertical stroke
+    assert top <= 10 and top + side >= 90
+
+
+def test_a_blank_drawing_is_refused_by_name():
+    with pytest.raises(TransferInputError, match="blank"):
+        data.model_view(Image.new("L", (50, 50), 255), "digits")
+
+
+def test_a_scikit_learn_digit_is_left_as_it_is():
+    digit = data.digits(data.DIGITS)[0][5]
+    seen, view = data.model_view(digit, "digits")
+    assert seen is digit and view == (0, 0, 8)
+
+
+def test_other_models_see_the_centre_square():
+    image = Image.new("RGB", (60, 40))
+    seen, view = data.model_view(image, None)
+    assert seen.size == (40, 40) and view == (10, 0, 40)

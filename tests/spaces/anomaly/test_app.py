@@ -18,6 +18,7 @@ from gradio_client import handle_file
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from shared.anomaly.report import FLAGGED_SHOWN
+from pathlib import Path
 
 WINDOW = 200  # the quick model's ECG window
 
@@ -182,3 +183,104 @@ def test_an_european_export_is_read_and_said(client, tmp_path):
     assert out[5]["threshold_rule"] == "mean_std"  # no labels: the tutorial's rule, stated
     scored = client.predict("ecg", 0, handle_file(path), "", False, api_name="/detect")
     assert scored[0].startswith("Read 50 rows x 2 columns") and "expect about" in scored[0]
+
+
+# --- the app over HTTP -------------------------------------------------------------------------
+def _app_with_model(monkeypatch, folder: Path):
+    monkeypatch.setenv("ANOMALY_MODEL", str(folder))
+    return load_app("anomaly")
+
+
+def test_app_scores_a_builtin_and_the_slider_changes_the_outputs(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    with client_for(app.demo) as client:
+        first = client.predict("ecg", 0, None, "", False, api_name="/detect")
+        summary, slider, count, report = first[:4]
+        assert "Scored **ecg**" in summary and "flagged" in count and "ROC-AUC" in report
+        low = client.predict(slider["minimum"], api_name="/threshold")
+        high = client.predict(slider["maximum"], api_name="/threshold")
+        assert low[0] != high[0] and low[1] != high[1]
+        assert high[0].startswith("**0 of") and not low[0].startswith("**0 of")
+        scores = pd.read_csv(high[6])
+        assert len(scores) == int(count.split(" of ")[1].split("**")[0].replace(",", ""))
+
+
+def test_app_scores_an_uploaded_csv_and_trains(tmp_path, monkeypatch):
+    app = _app_with_model(monkeypatch, quick_model("anomaly"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4))
+    x[:6] += 8  # six planted outliers
+    frame = pd.DataFrame(x, columns=list("abcd")).assign(label=[1] * 6 + [0] * 114)
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    with client_for(app.demo) as client:
+        # the default model reads ECG windows: a 4-column table gets a clear refusal
+        with pytest.raises(Exception, match="scores one series column"):
+            client.predict("ecg", 0, handle_file(path), "label", False, api_name="/detect")
+        trained = client.predict(
+            "ecg", 0, handle_file(path), "table", "label", 40, 1, False, "dense", 20, 0,
+            "percentile", 0.05, api_name="/train",
+        )  # fmt: skip
+        assert "Trained a dense autoencoder on rows.csv" in trained[0]
+        out = client.predict("ecg", 0, handle_file(path), "label", False, api_name="/detect")
+        assert "Scored **rows.csv**" in out[0]
+        scores = pd.read_csv(out[8])
+        assert set(scores.columns) >= {"row", "error", "flagged", "label"}
+    assert scores.sort_values("error").tail(6)["label"].sum() >= 5  # outliers score highest
+
+
+def test_served_builtin_answer_is_made_once_and_equals_a_fresh_one(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    roc_pr, drawn = app.roc_pr, []
+    monkeypatch.setattr(app, "roc_pr", lambda *a: drawn.append(a) or roc_pr(*a))
+    first = app.detect("ecg", 0, None, "", False, None, None)
+    again = app.detect("ecg", 7, None, "", False, None, None)  # the digit means nothing for ECG
+    assert len(drawn) == 1 and all(a is b for a, b in zip(again, first, strict=True))
+    fresh = (None, *app.Answer.of(app.score(app.MODEL, "ecg")).outputs())
+    for i in (2, 4, 5):  # summary, flagged count, metrics
+        assert first[i] == fresh[i]
+    assert first[8] == fresh[8] and first[8].type == "plotly"  # the histogram, as page data
+    for i in (9, 11):  # series and ROC/PR: plotly figures in visible gr.Plot updates
+        assert first[i].visible and first[i].value == fresh[i].value
+    assert first[13].equals(fresh[13])  # the worst sample against its reconstruction
+    assert first[6].equals(fresh[6]) and first[7].equals(fresh[7])  # confusion, flagged rows
+    assert pd.read_csv(first[10]).equals(pd.read_csv(fresh[10]))
+    threshold = app.MODEL.config.threshold
+    assert app.rethreshold(threshold, first[1]) is app.served_answer("ecg", 0).view
+    assert app.rethreshold(threshold * 2, first[1])[0] != first[4]
+
+
+def test_only_the_controls_that_apply_are_shown(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    shown = lambda *args: [u["visible"] for u in app.controls(*args)]  # noqa: E731
+    # digit, CSV layout, label column, drop missing, window, stride
+    assert shown("ecg", None, "table") == [False, False, False, False, True, True]
+    assert shown("kdd135", None, "table") == [False, False, False, False, True, True]
+    assert shown("digits", None, "table") == [True, False, False, False, False, False]
+    assert shown("breast_cancer", None, "series") == [False] * 6
+    assert shown("digits", "/tmp/x.csv", "table") == [False, True, True, True, False, False]
+    assert shown("ecg", "/tmp/x.csv", "series") == [False, True, True, True, True, True]
+    # the rule's parameter, named after the rule, with its default; hidden where there is none
+    k = app.rule_parameter("mean_std")
+    assert k["visible"] and k["label"].endswith(": k") and k["value"] == 1.0
+    rate = app.rule_parameter("percentile")
+    assert rate["label"].endswith("expected share of anomalies") and rate["value"] == 0.05
+    for rule in ("max", "best_f1", app.AUTO_RULE):
+        assert app.rule_parameter(rule) == {"__type__": "update", "visible": False}
+
+
+def test_the_first_view_is_the_served_ecg_answer(quick, monkeypatch):
+    app = _app_with_model(monkeypatch, quick)
+    first = app.first_view()
+    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
+    assert len(first) == len(event.outputs)
+    assert first[1:] == app.served_answer("ecg", 0).outputs()
+    assert first[1].name == "ecg" and f"above {app.MODEL.config.threshold:.4g}" in first[4]
+
+
+def test_without_a_model_the_first_view_says_how_to_get_one(tmp_path, monkeypatch):
+    app = _app_with_model(monkeypatch, tmp_path / "missing")
+    first = app.first_view()
+    assert app.MODEL is None and first[2] == app.model_info() and "Train one" in first[2]
+    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
+    assert len(first) == len(event.outputs)  # one value per Detect output, or Gradio refuses

@@ -50,12 +50,6 @@ def train_args(path, window: int, latent: int = 0) -> tuple:
             "auto", 1.0)  # fmt: skip
 
 
-def test_weight_bytes_is_what_the_built_model_weighs():
-    for config in (AutoencoderConfig(200), AutoencoderConfig(140, variant="conv", latent=7)):
-        built = sum(p.numel() * p.element_size() for p in Autoencoder(config).parameters())
-        assert weight_bytes(config) == built
-
-
 def test_a_model_over_the_caps_is_refused_before_training(app, series_csv):
     window = largest_window(app.MAX_MODEL_MB)
     assert 3000 < window < 3300  # the cap's stated reason: a dense model of ~3,300 inputs
@@ -67,13 +61,6 @@ def test_a_model_over_the_caps_is_refused_before_training(app, series_csv):
     with pytest.raises(gr.Error, match="latent size must be 0 \\(tutorial\\) to 1024"):
         app.train("ecg", 0, None, "table", "", 200, 1, False, "dense", 1, 5000, "auto", 1.0, None)
     assert len(app.STORE) == 0
-
-
-def test_wide_models_score_in_smaller_batches_with_the_same_errors():
-    model = Autoencoder(AutoencoderConfig(3000, mean=[0.0], std=[1.0]))
-    x = np.random.default_rng(1).normal(size=(1500, 3000)).astype(np.float32)
-    assert model.widest() == 3000 and 2**21 // 3000 == 699  # so 699 rows a batch, not 8,192
-    np.testing.assert_allclose(model.score(x), model.score(x, batch_size=1500), rtol=1e-5)
 
 
 @pytest.mark.slow
