@@ -29,15 +29,19 @@ APPS = {
 }
 
 
-def load_app(name: str) -> ModuleType:
+def load_app(name: str, module_name: str | None = None) -> ModuleType:
     """Import spaces/<name>/app.py under a unique module name (all three files are app.py).
+
+    `module_name` (default ``<name>_app``) lets tests import an app afresh under another name.
 
     Its folder goes on sys.path, as when it runs as a script or in a Space bundle, so an app
     can import its own tab modules (spaces/transfer/detect_tab.py).
     """
     if str(HERE / name) not in sys.path:
         sys.path.insert(0, str(HERE / name))
-    spec = importlib.util.spec_from_file_location(f"{name}_app", HERE / name / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        module_name or f"{name}_app", HERE / name / "app.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

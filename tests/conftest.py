@@ -33,6 +33,11 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+# pytest imports this file as `tests.conftest` (--import-mode=importlib, so that test files in
+# different folders may share a name); tests import their helpers with `from conftest import`.
+# One module under both names, so this file's setup above runs once.
+sys.modules.setdefault("conftest", sys.modules[__name__])
+
 _LOOPBACK = ("127.", "::1", "localhost")
 _connect = socket.socket.connect
 
@@ -59,15 +64,17 @@ def free_port() -> int:
 
 
 def load_app(name: str, module_name: str | None = None):
-    """Import spaces/<name>/app.py fresh, under its own module name."""
-    module_name = module_name or f"{name}_app_under_test"
-    if str(REPO / "spaces" / name) not in sys.path:  # its tab modules, as in a Space bundle
-        sys.path.insert(0, str(REPO / "spaces" / name))
-    spec = importlib.util.spec_from_file_location(module_name, REPO / "spaces" / name / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    """Import spaces/<name>/app.py fresh, under its own module name: the launcher's loader.
+
+    spaces/ is not a package, so spaces/serve.py itself is imported by its path, once and only
+    when a test asks for an app (it imports gradio, which library tests leave unimported).
+    """
+    if "dl_labs_serve" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("dl_labs_serve", REPO / "spaces" / "serve.py")
+        serve = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = serve
+        spec.loader.exec_module(serve)
+    return sys.modules["dl_labs_serve"].load_app(name, module_name or f"{name}_app_under_test")
 
 
 HUB_SHA = "0123456789abcdef0123456789abcdef01234567"

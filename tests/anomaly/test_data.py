@@ -24,8 +24,8 @@ from shared.anomaly.data import (
     window_labels,
     windows,
 )
-from shared.errors import UserInputError
 from shared.anomaly.scoring import point_scores
+from shared.errors import UserInputError
 
 
 # --- windows ---------------------------------------------------------------------------------

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, client_for, load_app, quick_model
-from gradio_client import handle_file
+from conftest import quick_model
 from huggingface_hub import ModelCard, constants
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from shared.anomaly.builtin import load_builtin
-from shared.anomaly.data import window_labels, windows
-from shared.anomaly.model import ModelShapeError, load_autoencoder
-from shared.anomaly.scoring import flags, metrics, point_scores, threshold
+from shared.anomaly.model import (
+    Autoencoder,
+    AutoencoderConfig,
+    ModelShapeError,
+    load_autoencoder,
+    weight_bytes,
+)
 from shared.anomaly.train import TrainSettings, train_autoencoder
-from shared.anomaly.upload import MIN_ROWS, read_csv, table_from_frame, task_from_frame
 from shared.hub import ModelSourceError, push_folder
-from shared.ui import UserInputError
-from shared.anomaly.model import Autoencoder, AutoencoderConfig, weight_bytes
+from tests.spaces.anomaly.test_app import _app_with_model
 
 
 # --- the model: training, round trips, the planted anomaly ----------------------------------

@@ -13,11 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, roc_auc_score
 
 from shared.anomaly.scoring import RULES, flags, metrics, point_scores, rule_named, threshold
 from shared.errors import UserInputError
-from sklearn.metrics import average_precision_score
 
 ERRORS = np.array([0.1, 0.2, 0.3, 0.4, 1.0])
 

@@ -1,8 +1,10 @@
 """Training the autoencoder: shared/anomaly/train.py."""
 
 from __future__ import annotations
+
 import numpy as np
 import pytest
+
 from shared.anomaly.builtin import load_builtin
 from shared.anomaly.scoring import flags, point_scores
 from shared.anomaly.train import TrainSettings, train_autoencoder

@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import quick_model
-from huggingface_hub import ModelCard
 
-from shared.cbow import CBOWInputError, explore
+from shared.cbow import CBOWInputError
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
+    MAX_VOCABULARY,
     MIN_TOKENS,
     PrepareOptions,
-    builtin_corpus,
+    capped_min_count,
     prepare,
     read_text_file,
     tokenize_text,
     user_corpus,
 )
-from shared.cbow.evaluate import evaluate
-from shared.cbow.pairs import course_pairs, gensim_pairs
-from shared.cbow.scratch import train_scratch
 from shared.cbow.vectors import (
-    VECTORS_FILE,
+    MAX_VECTOR_CELLS,
     CBOWConfig,
-    NegativeSamplingLoss,
-    load_model,
-    read_word2vec_binary,
     train,
+    vocabulary_cap,
 )
-from shared.cbow.corpus import MAX_VOCABULARY, capped_min_count
-from shared.cbow.vectors import MAX_VECTOR_CELLS, vocabulary_cap
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

@@ -1,8 +1,10 @@
 """Word-vector evaluation: shared/cbow/evaluate.py."""
 
 from __future__ import annotations
+
 import pytest
 from conftest import quick_model
+
 from shared.cbow.evaluate import evaluate
 from shared.cbow.vectors import load_model
 

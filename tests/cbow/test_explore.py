@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import quick_model
 from gensim.models import KeyedVectors
 
 from shared.cbow import CBOWInputError, explore
-from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
-from conftest import quick_model
 from shared.cbow.vectors import load_model
-
 
 # --- explore, on vectors built by hand -----------------------------------------------------
 # Unit directions: e0 "person", e1 "male", e2 "female", e3 "royal", e4 "fruit", e5 "sweet",

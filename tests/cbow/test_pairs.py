@@ -1,11 +1,12 @@
 """Training pairs (shared/cbow/pairs.py), checked against tables worked out by hand."""
 
 from __future__ import annotations
-import pytest
-from shared.cbow import CBOWInputError
-from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
-from shared.cbow.corpus import tokenize_text
 
+import pytest
+
+from shared.cbow import CBOWInputError
+from shared.cbow.corpus import tokenize_text
+from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
 
 FOX = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
 

@@ -1,6 +1,7 @@
 """The from-scratch CBOW in PyTorch: shared/cbow/scratch.py."""
 
 from __future__ import annotations
+
 from shared.cbow.scratch import train_scratch
 
 

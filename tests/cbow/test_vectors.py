@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import quick_model
 from gensim.models import KeyedVectors, Word2Vec
 from huggingface_hub import ModelCard
 
 from shared.cbow import CBOWInputError
-from shared.cbow.corpus import MIN_TOKENS, MIN_VOCABULARY, prepare
+from shared.cbow.corpus import MIN_TOKENS, MIN_VOCABULARY, builtin_corpus, prepare
 from shared.cbow.vectors import (
     LOSS_PAIRS,
     VECTORS_FILE,
@@ -30,9 +32,6 @@ from shared.cbow.vectors import (
     train,
 )
 from shared.errors import UserInputError
-from pathlib import Path
-from conftest import quick_model
-from shared.cbow.corpus import builtin_corpus
 
 LETTERS = list("abcdefgh")
 SENTENCES = [LETTERS] * 20  # 160 tokens, 8 words, each 20 times

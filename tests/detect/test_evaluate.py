@@ -1,10 +1,13 @@
 """Predictions, detections and mAP: shared/detect/evaluate.py."""
 
 from __future__ import annotations
+
 import numpy as np
 import pytest
 import torch
+
 from shared.detect.evaluate import detections, mean_average_precision, to_tensor
+from tests.detect.test_model import CLASSES, one_thread  # noqa: F401 (autouse)
 
 
 def test_light_background_images_are_inverted_for_a_light_on_dark_model():

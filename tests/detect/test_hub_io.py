@@ -1,15 +1,17 @@
 """The detector's Hub folder: shared/detect/hub_io.py."""
 
 from __future__ import annotations
+
 import pytest
 import torch
 from conftest import cache_repo
+
 from shared.detect import hub_io, scenes
 from shared.detect import train as recipe
 from shared.detect.evaluate import predict
 from shared.detect.model import Detector
 from shared.hub import ModelSourceError
-
+from tests.detect.test_model import classifier_folder, one_thread, tiny_config  # noqa: F401 (autouse)
 
 # --- the artifact --------------------------------------------------------------------------
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import timm
 import torch
-from conftest import cache_repo
 from safetensors.torch import load_file
 from timm.models import save_for_hf
-from torchvision.ops import box_iou
 
-from shared.detect import hub_io, scenes
+from shared.detect import scenes
 from shared.detect import train as recipe
-from shared.detect.evaluate import detections, mean_average_precision, predict, to_tensor
+from shared.detect.evaluate import predict
 from shared.detect.model import (
     ARCHITECTURES,
     DetectInputError,
@@ -21,10 +18,18 @@ from shared.detect.model import (
     default_config,
     load_backbone,
 )
-from shared.hub import ModelSourceError
 from shared.transfer import backbone
 
 CLASSES = scenes.CLASSES
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """As training/detect.py runs: one thread beats two when other jobs share the 2 cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def classifier_folder(path, name: str = "test_resnet", seed: int = 0):

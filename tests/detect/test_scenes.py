@@ -1,9 +1,11 @@
 """Synthetic digit scenes: shared/detect/scenes.py."""
 
 from __future__ import annotations
-import numpy as np
-from shared.detect import scenes
 
+import numpy as np
+
+from shared.detect import scenes
+from tests.detect.test_model import one_thread  # noqa: F401 (autouse)
 
 # --- scenes --------------------------------------------------------------------------------
 

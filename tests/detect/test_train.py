@@ -1,13 +1,16 @@
 """The detection recipe: shared/detect/train.py."""
 
 from __future__ import annotations
+
 import pytest
 import torch
 from torchvision.ops import box_iou
+
 from shared.detect import scenes
 from shared.detect import train as recipe
 from shared.detect.evaluate import detections, predict
 from shared.detect.model import default_config
+from tests.detect.test_model import classifier_folder, one_thread, tiny_config  # noqa: F401 (autouse)
 
 
 def test_head_only_training_leaves_the_frozen_backbone_and_its_batchnorm_alone(tmp_path):

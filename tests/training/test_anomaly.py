@@ -8,6 +8,8 @@ the upload. A last test checks that the cases cover every flag `--help` document
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,8 +21,6 @@ from conftest import REPO
 from shared.anomaly.model import load_autoencoder
 from shared.anomaly.upload import read_csv
 from training import anomaly as cli
-import os
-import subprocess
 
 
 def table_csv(folder: Path) -> Path:

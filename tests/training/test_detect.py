@@ -9,12 +9,12 @@ import pytest
 import torch
 from conftest import REPO, folder_files
 from huggingface_hub import ModelCard
-from test_detect import classifier_folder
-from test_detect_coco import scenes_zip
 
 from shared.detect import hub_io, scenes
 from shared.detect import train as recipe
 from shared.detect.evaluate import predict
+from tests.detect.test_coco import scenes_zip
+from tests.detect.test_model import classifier_folder
 from training import detect
 
 

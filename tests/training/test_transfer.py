@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from PIL import Image
-
-from shared.hub import load_json
-from shared.transfer.data import TransferInputError
-from training import transfer
-from pathlib import Path
 import timm
 import torch
 from conftest import cache_repo, quick_model
 from huggingface_hub import ModelCard
+from PIL import Image
+
+from shared.hub import load_json
 from shared.training import maybe_push
 from shared.transfer import data, glyphs, hub_io
 from shared.transfer.cam import classify
+from shared.transfer.data import TransferInputError
+from training import transfer
 
 # one run that sets every numeric and switch flag away from its default (and from --quick's)
 FLAGS = {

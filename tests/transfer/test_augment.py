@@ -1,8 +1,10 @@
 """Augmentation: shared/transfer/augment.py."""
 
 from __future__ import annotations
+
 import pytest
 import torch
+
 from shared.transfer.augment import Jitter, affine
 
 

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import struct
-import zipfile
-import zlib
-
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from shared.transfer import backbone, data, hub_io, recipe
-from shared.transfer.cam import cam_box, cam_layer, classify, grad_cam
+from shared.transfer import backbone, hub_io, recipe
 from shared.transfer.data import TransferInputError
-from shared.transfer.schedule import CourseSchedule, RecordedSchedule
 
 TINY = "test_resnet"  # timm's registered tiny ResNet, for fast tests
 

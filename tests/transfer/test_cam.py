@@ -1,13 +1,15 @@
 """Grad-CAM and the box around its peak: shared/transfer/cam.py."""
 
 from __future__ import annotations
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+
 from shared.transfer import backbone, data, hub_io, recipe
 from shared.transfer.cam import cam_box, cam_layer, classify, grad_cam
-
+from tests.transfer.test_backbone import random_split, tiny
 
 # --- Grad-CAM --------------------------------------------------------------------------
 

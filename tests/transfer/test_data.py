@@ -9,12 +9,11 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 from sklearn.datasets import load_digits
 
 from shared.transfer import data
 from shared.transfer.data import TransferInputError
-from PIL import ImageDraw
 
 # --- a person's digit as an 8x8 scikit-learn digit ---------------------------------------------
 

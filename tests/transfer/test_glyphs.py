@@ -3,14 +3,10 @@ Model tab's numbers."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
 
-from shared.transfer import backbone, data, glyphs, report
-from shared.transfer.augment import Jitter, affine
-from shared.transfer.data import TransferInputError
+from shared.transfer import glyphs
 from shared.transfer.glyphs import GlyphConfig
 
 SMALL = GlyphConfig(n_images=300)

@@ -1,9 +1,10 @@
 """Tables, curves and the lesson drawn from the metrics: shared/transfer/report.py."""
 
 from __future__ import annotations
-import pytest
-from shared.transfer import report
 
+import pytest
+
+from shared.transfer import report
 
 METRICS = {
     "full": {

@@ -1,10 +1,13 @@
 """Learning-rate schedules: shared/transfer/schedule.py."""
 
 from __future__ import annotations
+
 import pytest
 import torch
+
 from shared.transfer import backbone
 from shared.transfer.schedule import CourseSchedule, RecordedSchedule
+from tests.transfer.test_backbone import tiny
 
 
 def test_schedule_matches_the_course_at_its_boundaries():

@@ -1,6 +1,7 @@
 """Hyper-parameter tuning: shared/transfer/tune.py."""
 
 from __future__ import annotations
+
 import numpy as np
 
 

@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,6 @@ from gradio_client import handle_file
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from shared.anomaly.report import FLAGGED_SHOWN
-from pathlib import Path
 
 WINDOW = 200  # the quick model's ECG window
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
-from test_cbow_memory import rss, rss_peak
 
-from shared.anomaly.model import Autoencoder, AutoencoderConfig, largest_window, weight_bytes
+from shared.anomaly.model import largest_window
 from shared.session_store import MB
+from tests.spaces.cbow.test_app_memory import rss, rss_peak
 
 BUDGET_MODELS = 2.5  # the test's budget holds two of the largest models, not three
 # Measured on 2 cores (`pytest -s` prints it): budget 50.2 MB; RSS growth after each of the five

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
-from test_hub import cache_repo
 
 from shared.cbow.vectors import VECTORS_FILE, load_model
+from tests.test_hub import cache_repo
 
 COURSE_PAIRS = [["it, a", "is"], ["is, pleasant", "a"], ["a, day", "pleasant"]]
 # a text whose words the default vectors have never seen: training on it must change answers

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from conftest import client_for, quick_model
 from gradio_client import handle_file
-from test_cbow_app import app_with_quick_model
-from test_cbow_memory import HOSTILE_SETTINGS, hostile_text
 
 from shared.cbow.corpus import MAX_CORPUS_MB, MAX_VOCABULARY
 from shared.cbow.vectors import FULL_MODEL_FILE, MAX_VECTOR_CELLS, VECTORS_FILE
 from shared.ui import MAX_FILE_SIZE
+from tests.spaces.cbow.test_app import app_with_quick_model
+from tests.spaces.cbow.test_app_memory import HOSTILE_SETTINGS, hostile_text
 
 CORPUS = ("my text", True, False, False, 3)  # after source, files, pasted: lowercase ... min_count
 SETTINGS = (20, 2, 5, 2)  # vector size, window, negative, epochs

@@ -7,7 +7,6 @@ Numbers for the budget test (2 cores, measured with this file's own `rss_peak`):
 from __future__ import annotations
 
 import gc
-import itertools
 import os
 import threading
 import time
@@ -19,25 +18,18 @@ import psutil
 import pytest
 from conftest import client_for
 from gradio_client import Client, handle_file
-from test_cbow_app import app_with_quick_model
 
-from shared.cbow import CBOWInputError
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
     MAX_VOCABULARY,
-    PrepareOptions,
-    capped_min_count,
-    prepare,
 )
 from shared.cbow.vectors import (
     MAX_VECTOR_CELLS,
     WORD_BYTES,
-    CBOWConfig,
-    train,
-    vocabulary_cap,
 )
 from shared.session_store import MB
-
+from tests.cbow.test_corpus import made_up_words
+from tests.spaces.cbow.test_app import app_with_quick_model
 
 # --- the app: caps in its results, and one budget for all sessions -------------------------
 

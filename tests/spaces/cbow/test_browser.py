@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import ARTIFACTS, serve
-from test_cbow_app import app_with_quick_model
+
+from tests.spaces.cbow.test_app import app_with_quick_model
 
 
 @pytest.fixture(scope="module")

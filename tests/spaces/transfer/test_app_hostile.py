@@ -12,11 +12,11 @@ import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import handle_file
 from PIL import Image
-from test_transfer import png_bomb, truncated_png
-from test_transfer_app import class_zip
 
 from shared.transfer import backbone, hub_io
 from shared.transfer.data import TransferInputError
+from tests.spaces.transfer.test_app import class_zip
+from tests.transfer.test_data import png_bomb, truncated_png
 
 
 class Payload:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import ARTIFACTS, load_app, quick_model, serve
 from PIL import Image
-from test_transfer_app import digit_png, held_out
 
 from shared.transfer.cam import classify
+from tests.spaces.transfer.test_app import digit_png, held_out
 
 
 @pytest.mark.slow

@@ -12,9 +12,9 @@ import pytest
 from conftest import REPO, client_for, quick_model
 from gradio_client import handle_file
 from PIL import Image
-from test_detect_coco import coco_zip, scenes_zip
 
 from shared.detect import scenes
+from tests.detect.test_coco import coco_zip, scenes_zip
 
 TAB = REPO / "spaces" / "transfer" / "detect_tab.py"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import ARTIFACTS, serve
-from test_detect_app import demo_of, load_tab, low_threshold_model
+
+from tests.spaces.transfer.test_detect_tab import demo_of, load_tab, low_threshold_model
 
 
 @pytest.mark.slow
