@@ -1,4 +1,4 @@
-"""The anomaly lab: thresholds, metrics, validation, artifacts and the app over HTTP."""
+"""The autoencoder and its artifact (shared/anomaly/model.py): save, load, push, refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Word2Vec CBOW library: pairs, preparation, training, artifacts, exploration, evaluation."""
+"""Corpus preparation (shared/cbow/corpus.py): statistics, phrases, bad text, the vocabulary cap."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CBOW results checked against answers worked out by hand: pairs tables and explore functions.
+"""The explore functions (shared/cbow/explore.py), checked against answers worked out by hand.
 
 The explore functions run on small hand-built vectors whose neighbours, analogy answers and
 odd one out follow from their coordinates, so a wrong answer can't pass as "a valid list".

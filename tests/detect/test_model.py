@@ -1,4 +1,4 @@
-"""Detection library: scenes, mAP through the real evaluator, backbones, freezing, round trips."""
+"""The detector (shared/detect/model.py): every architecture, backbones, stages and heads."""
 
 from __future__ import annotations
 

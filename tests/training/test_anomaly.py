@@ -3,6 +3,7 @@
 Each case runs the CLI in this process (quick, on tiny data) and asserts what the flag must have
 changed in the artifact: config.json, metrics.json (resolved settings and budget), the card or
 the upload. A last test checks that the cases cover every flag `--help` documents.
+Also the --quick run as a whole, and under torchrun with two processes.
 """
 
 from __future__ import annotations

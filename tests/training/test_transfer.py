@@ -1,4 +1,7 @@
-"""Every documented flag of training.transfer runs, and its effect shows in what was saved."""
+"""Every documented flag of training.transfer runs, and its effect shows in what was saved.
+
+Also the --quick model folder: timm's Hub layout, which stock timm and transformers both load.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transfer library: freezing, schedule, pretrained loading, bad input, Grad-CAM localisation."""
+"""Backbones (shared/transfer/backbone.py): freezing, pretrained loading, heads, layer rates."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The pretraining source (glyphs), augmentation, a person's image as the model sees it, and the
-Model tab's numbers."""
+"""The pretraining source: glyphs rendered by shared/transfer/glyphs.py."""
 
 from __future__ import annotations
 
