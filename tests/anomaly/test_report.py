@@ -174,7 +174,8 @@ def test_metrics_json_agrees_with_scikit_learn(tmp_path):
     import sys
 
     from conftest import REPO
-    from test_anomaly_cli import table_csv
+
+    from tests.training.test_anomaly import table_csv
 
     path, out = table_csv(tmp_path), tmp_path / "m"
     subprocess.run(

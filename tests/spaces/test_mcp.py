@@ -141,7 +141,7 @@ def test_serve_py_mounts_each_app_with_its_mcp_tools(monkeypatch):
 
 
 def test_the_cbow_tools_are_listed_with_their_docs_and_answer_from_the_served_vectors():
-    from test_cbow_app import app_with_quick_model
+    from tests.spaces.cbow.test_app import app_with_quick_model
 
     (cbow,) = app_with_quick_model("cbow_app_mcp")  # the generator's one value; env restored
     vectors = cbow.DEFAULT.vectors

@@ -132,7 +132,7 @@ def test_threshold_rules_are_one_click_away(client):
 
 
 def test_train_keeps_every_setting_the_user_chose(client, tmp_path):
-    from test_anomaly_cli import series_csv
+    from tests.training.test_anomaly import series_csv
 
     path = series_csv(tmp_path)  # 400 points, a labelled bump at 300
     out = client.predict(
@@ -151,7 +151,7 @@ def test_train_keeps_every_setting_the_user_chose(client, tmp_path):
 
 
 def test_train_defaults_and_another_rule(client, tmp_path):
-    from test_anomaly_cli import table_csv
+    from tests.training.test_anomaly import table_csv
 
     path = table_csv(tmp_path)
     auto = client.predict(

@@ -142,7 +142,7 @@ def test_move_the_threshold_then_upload_a_csv(app, page, tmp_path):
 @pytest.mark.browser
 def test_the_page_served_by_make_demo_logs_no_errors(page, monkeypatch):
     """spaces/serve.py mounts the app at /anomaly/: its page once logged a favicon 404."""
-    from test_mcp import serve_py
+    from tests.spaces.test_mcp import serve_py
 
     monkeypatch.setenv("ANOMALY_MODEL", str(quick_model("anomaly")))
     with serve_py(["anomaly"]) as base:
