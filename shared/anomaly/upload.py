@@ -9,6 +9,7 @@ numbers without an error, so `read_csv` sniffs the separator, the number format
 misread: a row with a different number of fields, a number that could be read two ways.
 Row labels of the frame it returns are the rows' line numbers in the file.
 """
+
 from __future__ import annotations
 
 import codecs
