@@ -1,18 +1,24 @@
-"""Our autoencoder against PyOD's AutoEncoder, IForest, ECOD and KNN on nine one-class tasks.
+"""Our autoencoder against PyOD's AutoEncoder, IForest, ECOD and KNN on sixteen one-class tasks.
 
-    python benchmarks/anomaly.py            # writes benchmarks/results/anomaly.md (~3 minutes)
+    python benchmarks/anomaly.py            # writes benchmarks/results/anomaly.md (~5 minutes)
 
-Tasks: the app's four built-ins (ECG and KDD-135 series windows, breast cancer, digits) and five
+Tasks: the app's four built-ins (ECG and KDD-135 series windows, breast cancer, digits) and
 labelled sets nobody tuned for, made one-class the ADBench way (one class normal, the others
-anomalies, normal rows only in training): wine and iris (scikit-learn tables) and the UCR series
-GunPoint, ArrowHead and ItalyPowerDemand (shipped with aeon), each averaged over every choice of
-the normal class. They span 25 to 8,800 training samples and 4 to 251 features.
+anomalies, normal rows only in training): wine and iris (scikit-learn tables), the UCR series
+GunPoint, ArrowHead and ItalyPowerDemand, and two more families shipped with aeon, OSULeaf
+(leaf outlines, 6 classes) and BasicMotions (6-channel motion sensors, 4 classes, flattened).
+The five UCR sets run twice: on a random stratified split of both files joined, and on their
+original split (train on the train file's normal rows only, test on the whole test file), so
+no one way of splitting is rewarded. Each is averaged over every choice of the normal class.
+They span 10 to 8,800 training samples and 4 to 600 features.
 
 Every method sees the same splits and the same scaling (z-scores from the training samples).
 Fit times are side by side in one run: each repeat fits ours and PyOD's AutoEncoder back to back,
 and the table gives the median over the repeats (5 on tasks under a second, 1 on ECG). Our fit
 time is `train_autoencoder` without the test evaluation, threshold included, as PyOD's `fit`
-includes scoring its training data.
+includes scoring its training data. The time rule: where PyOD's AutoEncoder fits in under
+TIME_FREE seconds ours may take up to TIME_CAP seconds (nobody waits for a fraction of a second,
+and a student does notice a worse detector); where PyOD takes longer, ours is no slower.
 """
 
 from __future__ import annotations
@@ -35,7 +41,12 @@ from pyod.models.knn import KNN  # noqa: E402
 from sklearn.datasets import load_iris, load_wine  # noqa: E402
 from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 
-from shared.anomaly.builtin import load_builtin, one_class, ucr_classes  # noqa: E402
+from shared.anomaly.builtin import (  # noqa: E402
+    load_builtin,
+    one_class,
+    one_class_files,
+    ucr_classes,
+)
 from shared.anomaly.data import AnomalyData  # noqa: E402
 from shared.anomaly.model import Autoencoder  # noqa: E402
 from shared.anomaly.scoring import metrics  # noqa: E402
@@ -50,12 +61,17 @@ METHODS = ("ours", "PyOD AutoEncoder", "IForest", "ECOD", "KNN")
 TIE = 0.005  # ROC-AUC differences below this count as a tie when ranking
 SCORE_ROWS, SCORE_REPEATS = 10_000, 21
 QUICK_REPEATS = 5  # timing repeats for tasks whose fits take under a second
+TIME_FREE, TIME_CAP = 1.0, 2.0  # seconds: the time rule (module docstring)
+
+
+UCR = ("gunpoint", "arrow_head", "italy_power_demand")  # today's UCR tasks
+NEW_FAMILIES = ("osuleaf", "basic_motions")  # leaf outlines (6 classes), 6-channel motions (4)
 
 
 def tasks() -> dict[str, list[AnomalyData]]:
     """Each task as one or more one-class splits; a task's numbers are their means."""
     wine, iris = load_wine(), load_iris()
-    ucr = {name: ucr_classes(name) for name in ("gunpoint", "arrow_head", "italy_power_demand")}
+    ucr = {name: ucr_classes(name) for name in UCR + NEW_FAMILIES}
     return {
         "ecg": [load_builtin("ecg")],
         "kdd135": [load_builtin("kdd135")],
@@ -66,6 +82,12 @@ def tasks() -> dict[str, list[AnomalyData]]:
         **{
             f"{name} (UCR, {len(np.unique(y))} classes)": [
                 one_class(name, x, y, c) for c in np.unique(y)
+            ]
+            for name, (x, y) in ucr.items()
+        },
+        **{  # the same sets on their own train and test files
+            f"{name} (UCR split, {len(np.unique(y))} classes)": [
+                one_class_files(name, c) for c in np.unique(y)
             ]
             for name, (x, y) in ucr.items()
         },
@@ -86,13 +108,15 @@ def timed(fit: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def run_split(data: AnomalyData, repeats: int) -> dict[str, tuple[float, float, float]]:
+def run_split(
+    data: AnomalyData, repeats: int, settings: TrainSettings | None = None
+) -> dict[str, tuple[float, float, float]]:
     """(ROC-AUC, PR-AUC, fit seconds) per method on one split."""
     train, test = scaled(data)
     # PyOD's loader drops the last partial batch, so fewer rows than a batch would train nothing
     pyod_batch = min(32, len(train))
     fits = {
-        "ours": lambda: train_autoencoder(data, TrainSettings(), evaluate=False).model,
+        "ours": lambda: train_autoencoder(data, settings or TrainSettings(), evaluate=False).model,
         "PyOD AutoEncoder": lambda: PyodAutoEncoder(
             verbose=0, preprocessing=False, random_state=0, batch_size=pyod_batch
         ).fit(train),
@@ -118,6 +142,11 @@ def run_split(data: AnomalyData, repeats: int) -> dict[str, tuple[float, float, 
             statistics.median(seconds[name]),
         )
     return out
+
+
+def within_time_rule(row: dict[str, tuple[float, float, float]]) -> bool:
+    ours, pyod = row["ours"][2], row["PyOD AutoEncoder"][2]
+    return ours <= TIME_CAP if pyod < TIME_FREE else ours <= pyod
 
 
 def ranks(row: dict[str, tuple[float, float, float]]) -> dict[str, float]:
@@ -167,6 +196,7 @@ def shipped_default() -> tuple[list[str], float, float]:
 
 
 def main() -> None:
+    load = os.getloadavg()
     warm = load_builtin("breast_cancer")  # first calls pay for imports and lazy init: not timed
     run_split(warm, 1)
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
@@ -222,10 +252,11 @@ def main() -> None:
             f"| {task} | {ours[2]:.4f} | {pyod[2]:.4f} | {ours[2] / pyod[2]:.2f} | "
             f"{ours[1]:.3f} | {pyod[1]:.3f} |"
         )
-    slower = [t for t, row in table.items() if row["ours"][2] > row["PyOD AutoEncoder"][2]]
+    slower = [t for t, row in table.items() if not within_time_rule(row)]
     lines += [
         "",
-        f"Tasks where ours fits slower than PyOD's AutoEncoder: {len(slower)} of {len(table)}"
+        f"Tasks outside the time rule (ours <= {TIME_CAP:g} s where PyOD's AutoEncoder takes "
+        f"under {TIME_FREE:g} s, else no slower than it): {len(slower)} of {len(table)}"
         + (f" ({', '.join(slower)})." if slower else "."),
         "",
         "Other methods' fit seconds: "
@@ -239,17 +270,20 @@ def main() -> None:
     best_margin = means["ours"] - means[best_base]
     lines += [
         "",
-        "## Targets (issue 12)",
+        "## Targets (issue 21)",
         "",
         f"- mean ROC-AUC >= best baseline + 0.02: {'met' if best_margin >= 0.02 else 'MISSED'} "
         f"({best_margin:+.3f} against {best_base})",
         f"- best or tied-best on at least 75% of tasks: "
         f"{'met' if firsts >= 0.75 * len(table) else 'MISSED'} ({firsts} of {len(table)})",
-        f"- fit time <= PyOD AutoEncoder's on every task: {'MISSED' if slower else 'met'} "
+        f"- fit time under the time rule on every task: {'MISSED' if slower else 'met'} "
         f"({len(table) - len(slower)} of {len(table)})",
         f"- scoring {SCORE_ROWS:,} rows < 100 ms: {'met' if ms < 100 else 'MISSED'} ({ms:.1f} ms)",
-        f"- shipped default F1 >= 0.8 at its default threshold: "
-        f"{'met' if f1 >= 0.8 else 'MISSED'} ({f1:.3f})",
+        f"- shipped default F1 >= 0.95 at its default threshold: "
+        f"{'met' if f1 >= 0.95 else 'MISSED'} ({f1:.3f})",
+        "",
+        f"Machine load (1-minute average) at the start and the end of the run: {load[0]:.1f}, "
+        f"{os.getloadavg()[0]:.1f}.",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")

@@ -28,6 +28,7 @@ import torch
 from PIL import Image
 from timm.data import resolve_model_data_config
 
+from benchmarks import report as report_file
 from shared.transfer import backbone, data, hub_io, recipe
 from shared.transfer.cam import classify
 from training import pretrain, transfer
@@ -199,9 +200,7 @@ def main() -> None:
         *latency,
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(report))
-    print("\n".join(report))
+    report_file.write(args.out, report)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ fine-tuning are compared on the same data, epochs and augmentation, at the full 
     python -m training.transfer --out artifacts/transfer           # the app's model, ~2 min CPU
     python -m training.transfer --pretrained-from artifacts/pretrained
     python -m training.transfer --tune 10 --folds 3                # Optuna + k-fold CV first
+    python -m training.transfer --tune 10 --storage journal:study.log  # run in several shells
     python -m training.transfer --data photos/ --pretrained        # your class folders (online)
     python -m training.transfer --dataset ylecun/mnist --pretrained --backbone resnet18  # online
     torchrun --nproc_per_node=2 -m training.transfer --quick       # same script, 2 processes
@@ -160,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-images", type=int, default=None, help="use at most N (default: all)")
     p.add_argument("--tune", type=int, default=0, help="Optuna trials, 0: off (default: 0)")
     p.add_argument("--folds", type=int, default=3, help="CV folds for --tune (default: 3)")
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="share the --tune study: journal:PATH (a journal file) or a database URL such as "
+        "sqlite:///study.db; each process runs its --tune N trials (default: none, in memory)",
+    )
     return p
 
 
@@ -284,7 +291,9 @@ def run_tuning(args, source, x, y, n_classes: int) -> dict:
         recipe.train_stage(model, split, None, config, n_frozen=n_frozen, seed=args.seed)
         return recipe.accuracy(model, (x[val_idx], y[val_idx]))
 
-    return tune.tune(run_fold, y.numpy(), n_stages, args.tune, args.folds, args.seed)
+    return tune.tune(
+        run_fold, y.numpy(), n_stages, args.tune, args.folds, args.seed, storage=args.storage
+    )
 
 
 def main(argv=None) -> None:

@@ -9,6 +9,7 @@ autoencoder learns from normal rows only.
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -95,14 +96,37 @@ def one_class(name: str, x: np.ndarray, classes: np.ndarray, normal, seed: int =
     return AnomalyData(name=f"{name} (normal = {normal})", kind="table", columns=columns, **parts)
 
 
-def ucr_classes(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A univariate UCR classification set shipped with aeon: (series as rows, class labels).
+def ucr_files(name: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A UCR/UEA classification set shipped with aeon, as its own train and test files.
 
-    Its train and test files are joined; `one_class` makes its own splits.
+    Each is (series as rows, class labels); a multivariate series is flattened channel by
+    channel into one row.
     """
     import aeon.datasets
 
     loader = getattr(aeon.datasets, f"load_{name}")
-    parts = [loader(split=split) for split in ("train", "test")]
-    x = np.concatenate([p[0] for p in parts])[:, 0, :]  # (n, 1 channel, length) -> (n, length)
-    return x, np.concatenate([p[1] for p in parts])
+    with warnings.catch_warnings():  # aeon 1.6 deprecates load_osuleaf; its data still ships
+        warnings.simplefilter("ignore", FutureWarning)
+        parts = [loader(split=split) for split in ("train", "test")]
+    return tuple((x.reshape(len(x), -1), np.asarray(y)) for x, y in parts)  # type: ignore[return-value]
+
+
+def ucr_classes(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A UCR set's train and test files joined: `one_class` makes its own splits."""
+    (x_train, y_train), (x_test, y_test) = ucr_files(name)
+    return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+
+
+def one_class_files(name: str, normal) -> AnomalyData:
+    """A UCR set as an anomaly task on its original split: train on the train file's `normal`
+    rows only, test on the whole test file (every other class an anomaly)."""
+    (x_train, y_train), (x_test, y_test) = ucr_files(name)
+    train = x_train[y_train == normal].astype(np.float32)
+    return AnomalyData(
+        name=f"{name} (normal = {normal}, UCR split)",
+        kind="table",
+        train=train,
+        test=x_test.astype(np.float32),
+        test_labels=(y_test != normal).astype(np.int64),
+        columns=[f"x{i}" for i in range(x_train.shape[1])],
+    )

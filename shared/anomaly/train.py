@@ -40,11 +40,14 @@ class TrainSettings:
     # --- the budget: 0 = chosen from the number of training samples by plan_budget() ---
     batch_size: int = 0  # 0 = n/32 as a power of two, from 32 to 256 (ECG: 256)
     epochs: int = 0  # passes over the data; 0 = the step budget below
-    # small data: full-batch steps. 10, 20 and 30 steps gave the same ROC-AUC on 25-row tables
-    # (wine 0.980/0.979/0.975, iris 0.990/0.990/0.992); GunPoint (50 rows of 150 points) gains
-    # from more (0.49, 0.56, 0.64), but each step costs 0.4-0.6 ms and PyOD's whole fit there
-    # takes about 30 ms: 10 keeps ours under it
-    min_steps: int = 10
+    # small data: full-batch steps, at least this many, and the early stopping below ends them
+    # once the training loss stops improving. Measured on the 14 small tasks of
+    # benchmarks/anomaly.py (10 to 500 training rows, ECG and KDD-135 left out: their budgets
+    # are over 300 steps anyway), mean ROC-AUC over the choices of the normal class, 2 cores:
+    # 10 steps 0.787, 100 0.821, 200 0.825, 300 0.826 (GunPoint 0.49 -> 0.78; on its UCR split
+    # 0.62 -> 0.84; wine and iris lose 0.01). PyOD's whole fit there takes under 1 s; 300 steps
+    # keep ours inside the 2 s the time rule allows for such fits (the benchmark checks it)
+    min_steps: int = 300
     max_steps: int = 2000  # ECG's 8,800 windows take 340 steps of 256; a 200k-row upload 2000
     target_epochs: int = 10  # as PyOD; 15 at lr 5e-3: +0.004 mean ROC-AUC, up to 1.8x slower
     # early stopping checks the validation loss this many times over the budget (at most every

@@ -1,11 +1,13 @@
 """Files people upload: CSVs read the way they were written, or refused with the line at fault.
 
-Exports are not all comma-and-dot with a header: European spreadsheets write `;` separators and
-`,` decimals, some tools write no header row, Excel writes a byte-order mark. pandas' default
-read splits such a file on its decimal commas and returns wrong numbers without an error, so
-`read_csv` sniffs the separator, the decimal mark, the header and the encoding, says what it
-read, and refuses a misread: a row with a different number of fields, a column that only partly
-parses as numbers. Row labels of the frame it returns are the rows' line numbers in the file.
+Exports are not all comma-and-dot UTF-8 with a header: European spreadsheets write `;`
+separators, `,` decimals and `.` thousands, Excel writes a byte-order mark or a first line
+`sep=;`, Windows tools write Windows-1252, some tools end every line with a separator or write
+no header row. pandas' default read splits such a file on its decimal commas and returns wrong
+numbers without an error, so `read_csv` sniffs the separator, the number format
+(shared.anomaly.numbers), the header and the encoding, says what it read, and refuses a
+misread: a row with a different number of fields, a number that could be read two ways.
+Row labels of the frame it returns are the rows' line numbers in the file.
 """
 
 from __future__ import annotations
@@ -22,23 +24,39 @@ import numpy as np
 import pandas as pd
 
 from shared.anomaly.data import ECG_WINDOW, AnomalyData, series_task, split_labelled
+from shared.anomaly.numbers import NumberFormat, is_number, looks_numeric, number_format, to_numbers
 from shared.errors import UserInputError
 
 MIN_ROWS = 20  # fewer samples than this cannot both train an autoencoder and check it
 MAX_ROWS = 200_000  # rows read from one CSV; the cap that keeps a 10-million-row file cheap
 MAX_CSV_BYTES = 20 * 1024 * 1024  # the CLI's size limit; the app's upload limit is the same 20 MB
 SEPARATORS = (";", "\t", "|", ",")  # tried in this order: a comma may be a decimal mark
-SNIFF_LINES = 50  # lines the separator and decimal mark are guessed from
+SNIFF_LINES = 50  # lines the separator is guessed from
 SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
-DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+EXCEL_SEP_LINE = re.compile(r"sep=(.)")  # Excel's first line "sep=;" names the separator
+# A byte-order mark names its encoding; UTF-32's marks start with UTF-16's, so they come first.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # bytes no text file holds
+FALLBACK_ENCODING = ("cp1252", "Windows-1252")  # Windows' own; a superset of Latin-1's letters
 
 
 @dataclass(frozen=True)
 class CsvFile:
-    """A CSV as read: the frame (indexed by line number) and what was read, in words."""
+    """A CSV as read: the frame (indexed by line number) and what was read, in words.
+
+    `notes` are the things read differently from a plain comma-and-dot UTF-8 file (an encoding
+    fallback, Excel's 'sep=' line, a dropped empty column, thousands separators); `description`
+    ends with them too.
+    """
 
     frame: pd.DataFrame
     description: str
+    notes: tuple[str, ...] = ()
 
 
 def read_csv(path: str | os.PathLike, max_bytes: int = MAX_CSV_BYTES) -> CsvFile:
@@ -51,93 +69,166 @@ def read_csv(path: str | os.PathLike, max_bytes: int = MAX_CSV_BYTES) -> CsvFile
         )
     if size == 0:
         raise UserInputError("The file is empty.")
-    text, encoding = _decode(path.read_bytes())
+    text, encoding, notes = *_decode(path.read_bytes()), []
+    if encoding == FALLBACK_ENCODING[1]:
+        notes.append(f"decoded as {encoding} (it is not UTF-8)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac exports end lines in \r
+    first_line, _, rest = text.partition("\n")
+    excel = EXCEL_SEP_LINE.fullmatch(first_line.rstrip(" "))
+    if excel:  # keep the line as a blank one, so line numbers stay the file's
+        text = "\n" + rest
+        notes.append("skipped Excel's 'sep=' line")
     sample = [row for row in text.splitlines()[: SNIFF_LINES * 2] if row.strip()][:SNIFF_LINES]
     if not sample:
         raise UserInputError("The file holds only blank lines.")
     try:
-        sep = _separator(sample)
-        fields = [f for row in csv.reader(sample, delimiter=sep) for f in row]
-        decimal = "," if sep != "," and any(DECIMAL_COMMA.match(f) for f in fields) else "."
-        first = next(csv.reader(sample[:1], delimiter=sep))
-        header = not all(_is_number(f, decimal) for f in first)
-        lines = _check_fields(text, sep, len(first), header)
+        sep = excel.group(1) if excel else _separator(sample)
+        lines, width, trailing, head = _check_fields(text, sep)
     except csv.Error as err:  # e.g. a field over the csv module's 131,072-character limit
         raise UserInputError(f"The file is not a readable CSV: {err}.") from None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=sep, decimal=decimal, header=0 if header else None
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserInputError(f"The file is not a readable CSV: {first_line}") from None
-    if frame.empty:
+    if sep == "," and '"' not in text:  # no cell can hold a comma: pandas reads the numbers
+        number = NumberFormat()
+        header = not all(is_number(cell, number) for cell in head)
+        cells = _pandas_read(text, sep, width, header=0 if header else None, dtype=None)
+        cells.index = pd.Index(lines[1:] if header else lines, name="line")
+    else:  # read as text, and read the numbers the way the file writes them
+        cells = _pandas_read(text, sep, width, header=None, dtype=str)
+        cells.index = pd.Index(lines, name="line")
+        number = number_format(cells, sep)
+        header = not all(is_number(cell, number) for cell in cells.iloc[0])
+        cells = cells.iloc[1:] if header else cells
+    if trailing:
+        cells = cells.iloc[:, :-1]
+        head = head[:-1]
+        notes.append(f"dropped the empty column {width} (a separator at each line's end)")
+    if cells.empty:
         raise UserInputError("The CSV has a header but no rows.")
-    if not header:
-        frame.columns = [str(i) for i in range(frame.shape[1])]
-    if len(lines) == len(frame):
-        frame.index = pd.Index(lines, name="line")
+    if len(cells) > MAX_ROWS:
+        raise too_many_rows()
+    cells.columns = _column_names(head) if header else [str(i) for i in range(cells.shape[1])]
+    frame, example = to_numbers(cells, number)
+    if example:
+        notes.append(f"read {example[0]!r} as {example[1]:.15g}")
     what = [
         f"{len(frame):,} rows x {frame.shape[1]} columns",
-        f"separator {SEPARATOR_NAMES[sep]}",
-        f"decimal '{decimal}'",
+        f"separator {SEPARATOR_NAMES.get(sep, repr(sep))}",
+        f"decimal '{number.decimal}'",
         "header row" if header else "no header row (columns named 0, 1, ...)",
     ]
-    if encoding != "utf-8":
+    if encoding not in ("utf-8", FALLBACK_ENCODING[1]):
         what.append(encoding)
-    return CsvFile(frame, "Read " + ", ".join(what) + ".")
+    described = "Read " + ", ".join(what) + "."
+    if notes:
+        said = "; ".join(notes)
+        described += f" {said[0].upper()}{said[1:]}."
+    return CsvFile(frame, described, tuple(notes))
+
+
+def _pandas_read(
+    text: str, sep: str, width: int, header: int | None, dtype: type | None
+) -> pd.DataFrame:
+    """pandas' reading of the checked text; what it cannot parse is refused with its reason."""
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=sep, header=header, names=range(width), dtype=dtype
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserInputError(f"The file is not a readable CSV: {first}") from None
+
+
+def too_many_rows() -> UserInputError:
+    return UserInputError(f"The file has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}.")
 
 
 def _decode(raw: bytes) -> tuple[str, str]:
-    """The file's text and its encoding: UTF-8 (a BOM is dropped) or UTF-16 with its BOM."""
-    try:
-        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return raw.decode("utf-16"), "UTF-16"
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserInputError("The file is not a text CSV (it is not UTF-8 text).") from None
-    if "\x00" in text:
+    """The file's text and its encoding: UTF-8 (a BOM is dropped), UTF-16 or UTF-32 with a BOM,
+    or else Windows-1252, whose letters include Latin-1's (é, ü, ß, °)."""
+    for bom, codec, name in BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec), name
+            except UnicodeDecodeError:
+                raise UserInputError(f"The file starts as {name} but is not {name} text.") from None
+    if b"\x00" in raw:
         raise UserInputError("The file is not a text CSV (it holds NUL bytes).")
-    return text, "UTF-8 with a byte-order mark" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        text = raw.decode("utf-8-sig")
+        return text, "UTF-8 with a byte-order mark" if raw.startswith(codecs.BOM_UTF8) else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode(FALLBACK_ENCODING[0])
+    except UnicodeDecodeError:
+        raise UserInputError(
+            "The file is not a text CSV (it is neither UTF-8 nor Windows-1252 text)."
+        ) from None
+    if CONTROL.search(text):
+        raise UserInputError("The file is not a text CSV (it holds control bytes).")
+    return text, FALLBACK_ENCODING[1]
 
 
 def _separator(sample: list[str]) -> str:
     """The separator that splits the first line, and most others, into the same fields (> 1)."""
     for sep in SEPARATORS:
-        counts = [len(row) for row in csv.reader(sample, delimiter=sep)]
-        if counts[0] > 1 and counts.count(counts[0]) > len(counts) / 2:
-            return sep
+        cut = [row[: -len(sep)] if row.endswith(sep) else row for row in sample]  # a;b; as a;b
+        for lines in (sample, cut):
+            counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+            if counts[0] > 1 and counts.count(counts[0]) > len(counts) / 2:
+                return sep
     return ","  # one column: a stray separator is named by _check_fields
 
 
-def _is_number(field: str, decimal: str) -> bool:
-    try:
-        float(field.replace(decimal, ".") if decimal != "." else field)
-    except ValueError:
-        return False
-    return True
+def _check_fields(text: str, sep: str) -> tuple[list[int], int, bool, list[str]]:
+    """The rows' line numbers, their number of fields, whether every line ends in `sep`, and
+    the first row.
 
-
-def _check_fields(text: str, sep: str, expected: int, header: bool) -> list[int]:
-    """Line numbers of the data rows, after checking each has as many fields as the first."""
-    lines = []
+    Every row must have as many fields as the first. A line that ends in a separator holds one
+    more, empty field: when every data line does (the header may or may not), that last column
+    is empty and is dropped, rather than leaving a NaN in every row.
+    """
+    rows = []  # (line number, number of fields, whether the last one is empty)
     reader = csv.reader(io.StringIO(text), delimiter=sep)
+    first = None
     for row in reader:
         if not row:
             continue  # blank lines are skipped, by pandas too
-        if len(row) != expected:
-            what = "the header" if header else "line 1"
+        first = first or row
+        rows.append((reader.line_num, len(row), not row[-1].strip()))
+        if len(rows) > MAX_ROWS + 1:  # more data rows than the limit, with a header or not
+            raise too_many_rows()
+    expected, data = rows[0][1], rows[1:]
+    if data and all(n == expected + 1 and empty for _, n, empty in data):
+        return (
+            [line for line, _, _ in rows],
+            expected + 1,
+            True,
+            first + [""],
+        )  # header has no end sep
+    for line, n, _ in data:
+        if n != expected:
+            header = not all(looks_numeric(f) for f in first)
+            what = "the header" if header else f"line {rows[0][0]}"
             raise UserInputError(
-                f"Line {reader.line_num} has {len(row)} fields where {what} has {expected} "
-                f"(separator {SEPARATOR_NAMES[sep]}). Fix that line, or export the file again."
+                f"Line {line} has {n} fields where {what} has {expected} "
+                f"(separator {SEPARATOR_NAMES.get(sep, repr(sep))}). Fix that line, or export "
+                "the file again."
             )
-        lines.append(reader.line_num)
-        if len(lines) > MAX_ROWS + header:
-            raise UserInputError(
-                f"The file has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}."
-            )
-    return lines[1:] if header else lines
+    trailing = expected > 1 and all(empty for _, _, empty in rows)
+    return [line for line, _, _ in rows], expected, trailing, first
+
+
+def _column_names(head: pd.Series) -> list[str]:
+    """The header's names as pandas gives them: blanks 'Unnamed: i', repeats 'a.1', 'a.2'."""
+    names: list[str] = []
+    for i, cell in enumerate(head):
+        name = f"Unnamed: {i}" if pd.isna(cell) or cell == "" else str(cell)
+        base, k = name, 0
+        while name in names:
+            k += 1
+            name = f"{base}.{k}"
+        names.append(name)
+    return names
 
 
 def table_from_frame(
@@ -171,6 +262,8 @@ def table_from_frame(
     bad = ~np.isfinite(values).all(axis=1)
     if labels is not None:
         bad |= labels.isna().to_numpy()
+    if len(values) and bad.all():  # dropping rows would leave none: name the real cause
+        raise _nothing_complete(numeric, labels)
     if bad.any():
         if not drop_missing:
             raise UserInputError(
@@ -185,6 +278,29 @@ def table_from_frame(
     if len(values) < MIN_ROWS:
         raise UserInputError(f"The data has {len(values)} usable rows; at least {MIN_ROWS} needed.")
     return values.astype(np.float32), labels, [str(c) for c in numeric.columns]
+
+
+def _nothing_complete(numeric: pd.DataFrame, labels: pd.Series | None) -> UserInputError:
+    """Why every row holds a gap: empty columns, or gaps spread over the columns."""
+    gaps = pd.DataFrame(~np.isfinite(numeric.to_numpy(np.float64)), columns=numeric.columns)
+    if labels is not None:
+        gaps[labels.name] = labels.isna().to_numpy()
+    rows = f"all {len(gaps):,} rows"
+    empty = [str(c) for c in gaps.columns if gaps[c].all()]
+    if empty:
+        names = ", ".join(repr(c) for c in empty)
+        return UserInputError(
+            f"Column{'s' if len(empty) > 1 else ''} {names} {'are' if len(empty) > 1 else 'is'} "
+            f"empty in every row, so dropping rows with missing values would drop {rows}. "
+            "Remove that column from the file, or fill it in."
+        )
+    worst = gaps.sum().sort_values(ascending=False)
+    shown = ", ".join(f"{c!r} ({n:,})" for c, n in worst[worst > 0].items())
+    return UserInputError(
+        f"Every row has a missing, empty or infinite value, so dropping rows with missing values "
+        f"would drop {rows}. Gaps per column: {shown}. Fill them in, or remove the columns "
+        "with the most."
+    )
 
 
 def _binary_labels(labels: pd.Series) -> np.ndarray:

@@ -7,7 +7,9 @@ pairs into phrases with gensim `Phrases` (optional), then count what `min_count`
 
 from __future__ import annotations
 
+import codecs
 import functools
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,6 +35,21 @@ MIN_VOCABULARY = 5  # distinct words left after min_count; a map of fewer says n
 # ~210 B of bookkeeping (measured: 203-219 B of RSS a word) besides its vector.
 MAX_VOCABULARY = 50_000
 FALLBACK_ENCODING = "cp1252"  # the usual non-UTF-8 text on Windows; every byte still decodes
+# Byte-order marks that name their encoding (Notepad's "Unicode" is UTF-16 LE with a BOM).
+# UTF-32 LE's mark starts with UTF-16 LE's, so the UTF-32 marks are tried first.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Scripts written without spaces between words: Chinese, Japanese kana, Thai, Lao, Khmer,
+# Myanmar. The tokenizer reads a whole clause of them as one "word".
+UNSPACED = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"
+)
+LONG_WORD = 4  # characters: Chinese words are 1 to 4 (idioms are 4), so a longer token in these
+# scripts is several words read as one
 TOP_WORDS = 20
 
 
@@ -113,6 +130,16 @@ def read_text_file(path: str | Path, name: str | None = None) -> tuple[str, str 
     data = path.read_bytes()
     if not data.strip():
         raise CBOWInputError(f"{name!r} is empty: there is no text to train on.")
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as err:
+                raise CBOWInputError(
+                    f"{name!r} starts with a {codec.upper()} byte-order mark but is not "
+                    f"{codec.upper()} text (byte {err.start}); save it again as UTF-8."
+                ) from None
+            return text, f"{name!r} is {codec.upper()} text (it starts with a byte-order mark)."
     if b"\0" in data[:65536]:
         raise CBOWInputError(f"{name!r} looks like a binary file (it holds NUL bytes), not text.")
     try:
@@ -165,6 +192,29 @@ def tokenize_text(text: str, lowercase: bool = True) -> list[str]:
     return list(tokenize(text, lowercase=lowercase))
 
 
+def check_word_splits(docs: Sequence[Sequence[str]], name: str = "your text") -> None:
+    """Refuse text whose words are not separated by spaces (Chinese, Japanese, Thai).
+
+    The tokenizer takes each run of letters between spaces, digits and punctuation as one word,
+    so such text comes out as a few long "words" that each appear once or twice: training on
+    them would learn nothing, and would say nothing about why.
+    """
+    tokens = [t for d in docs for t in d]
+    letters = sum(map(len, tokens))
+    unspaced = [t for t in tokens if len(t) > LONG_WORD and UNSPACED.search(t)]
+    if not letters or sum(map(len, unspaced)) * 2 < letters:
+        return
+    longest = max(unspaced, key=len)
+    raise CBOWInputError(
+        f"In {name}, words are not separated by spaces (Chinese, Japanese or Thai text?). The "
+        "tokenizer splits words at spaces, digits and punctuation and keeps runs of letters, so "
+        f"it found {len(tokens):,} tokens of {len(set(tokens)):,} distinct 'words', "
+        f"{sum(map(len, tokens)) / len(tokens):.0f} letters long on average (the longest: "
+        f"{longest[:12]!r}..., {len(longest):,} letters). Put a space between the words first "
+        "(a word segmenter such as jieba for Chinese does it), then load the text again."
+    )
+
+
 def prepare(
     texts: Sequence[str], options: PrepareOptions | None = None, name: str = "your text"
 ) -> Corpus:
@@ -176,6 +226,7 @@ def prepare(
     paragraphs = [p for text in texts for p in text.replace("\r\n", "\n").split("\n\n")]
     docs = [tokenize_text(p, options.lowercase) for p in paragraphs]
     docs = [d for d in docs if d]
+    check_word_splits(docs, name)
     removed = 0
     if options.remove_stopwords:
         before = sum(map(len, docs))

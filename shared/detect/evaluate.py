@@ -1,7 +1,13 @@
 """Images in, detections out; detections against true boxes, mAP out (torchmetrics).
 
 mAP is torchmetrics' `MeanAveragePrecision` on the faster-coco-eval backend (COCO's own
-definition; with pycocotools, non-default detection limits report -1, torchmetrics #2560).
+definition; with pycocotools, non-default detection limits report -1, torchmetrics #2560). It
+ranks every box the detector gives, per class, as COCO does.
+
+What a person sees is different: the boxes above one score threshold. There, torchvision's
+per-class suppression can leave one digit under two boxes of different labels (a 3 read as 3 and
+as 8), which reads as the model contradicting itself. `one_label_per_object` suppresses across
+classes for display, and `objects_with_two_labels` counts what is left to contradict.
 """
 
 from __future__ import annotations
@@ -13,10 +19,16 @@ import numpy as np
 import torch
 from PIL import Image
 from torchmetrics.detection import MeanAveragePrecision
+from torchvision.ops import box_iou, nms
 
 from shared.detect.model import Detector
 
 BATCH = 32  # scenes per forward pass when evaluating
+# Two boxes of any labels overlapping more than this are one object: the weaker one goes. The
+# built-in scenes place digits at IoU <= 0.2 of each other (scenes.MAX_OVERLAP), so 0.5 leaves
+# true neighbours alone with room for box error, and 0.5 is also where COCO calls a box a match.
+AGNOSTIC_IOU = 0.5
+MATCH_IOU = 0.5  # a box is on an object when their IoU reaches this (COCO's mAP@0.5 match)
 
 
 @dataclass(frozen=True)
@@ -87,10 +99,55 @@ def mean_average_precision(
     return result
 
 
+def one_label_per_object(
+    answer: dict[str, torch.Tensor], iou: float = AGNOSTIC_IOU
+) -> dict[str, torch.Tensor]:
+    """One image's answer with class-agnostic suppression: of boxes overlapping above `iou`,
+    whatever their labels, only the best-scoring one stays (best first, as the answer was).
+
+    For display and counting at a threshold only: mAP is defined on the per-class ranking.
+    Greedy suppression decides each box by better-scoring boxes alone, so suppressing first
+    and thresholding after keeps exactly the boxes that thresholding first would: the app can
+    suppress once and let its slider re-filter.
+    """
+    keep = nms(answer["boxes"].float(), answer["scores"], iou)
+    return {key: value[keep] for key, value in answer.items()}
+
+
+def objects_with_two_labels(
+    predictions: Sequence[dict[str, torch.Tensor]],
+    targets: Sequence[dict[str, torch.Tensor]],
+    min_score: float,
+) -> dict[str, int]:
+    """At a score threshold: how many true objects carry boxes of two or more labels (a box is
+    on an object at IoU >= MATCH_IOU), how many carry a box of their own label, and of how many.
+    """
+    counts = {"objects": 0, "two_labels": 0, "found": 0}
+    for answer, truth in zip(predictions, targets, strict=True):
+        shown = answer["scores"] >= min_score
+        boxes, labels = answer["boxes"][shown], answer["labels"][shown]
+        counts["objects"] += len(truth["labels"])
+        if not len(boxes) or not len(truth["labels"]):
+            continue
+        on = box_iou(truth["boxes"].float(), boxes.float()) >= MATCH_IOU  # (objects, boxes)
+        for hits, label in zip(on, truth["labels"], strict=True):
+            said = set(labels[hits].tolist())
+            counts["two_labels"] += len(said) >= 2
+            counts["found"] += int(label) in said
+    return counts
+
+
 def detect_image(
-    detector: Detector, image: Image.Image | np.ndarray, min_score: float = 0.0
+    detector: Detector,
+    image: Image.Image | np.ndarray,
+    min_score: float = 0.0,
+    agnostic_iou: float | None = AGNOSTIC_IOU,
 ) -> list[Detection]:
-    """Every detection in one image scoring at least `min_score`, best first, in its pixels."""
+    """Every detection in one image scoring at least `min_score`, best first, in its pixels,
+    one label per object (`one_label_per_object` at `agnostic_iou`; None: per class only)."""
     x = to_tensor(image, detector.config.light_on_dark)
-    found = detections(predict(detector, [x])[0], detector.config.classes)
+    answer = predict(detector, [x])[0]
+    if agnostic_iou is not None:
+        answer = one_label_per_object(answer, agnostic_iou)
+    found = detections(answer, detector.config.classes)
     return [d for d in found if d.score >= min_score]

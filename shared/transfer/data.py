@@ -43,6 +43,7 @@ def digits(classes: Sequence[int]) -> tuple[list[Image.Image], np.ndarray, list[
 View = tuple[int, int, int]  # left, top, side: the square of a person's image the model sees
 DIGIT_SIZE = 8  # scikit-learn's digits are 8x8
 INK = 0.1  # of the brightest pixel (after the paper's level is taken off): ink, not noise
+PASTED_INK = 40  # grey levels (of 255): bilinear enlarging leaves fainter halos around strokes
 
 
 def model_view(image: Image.Image, style: str | None = None) -> tuple[Image.Image, View]:
@@ -63,12 +64,17 @@ def model_view(image: Image.Image, style: str | None = None) -> tuple[Image.Imag
     return digit_view(image)
 
 
-def digit_view(image: Image.Image) -> tuple[Image.Image, View]:
-    """A drawn or photographed digit as an 8x8 scikit-learn digit, and the square it came from."""
+def on_paper(image: Image.Image) -> Image.Image:
+    """The image with its transparent pixels white: a sketch's strokes on an empty layer."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, image.convert("RGBA"))  # transparent = paper
-    grey = np.asarray(image.convert("L"), dtype=np.float32)
+        return Image.alpha_composite(paper, image.convert("RGBA"))
+    return image
+
+
+def digit_view(image: Image.Image) -> tuple[Image.Image, View]:
+    """A drawn or photographed digit as an 8x8 scikit-learn digit, and the square it came from."""
+    grey = np.asarray(on_paper(image).convert("L"), dtype=np.float32)
     if np.median(grey) > 127:  # dark ink on light paper: make the ink the bright part
         grey = 255 - grey
     grey = grey - np.median(grey)
@@ -85,6 +91,35 @@ def digit_view(image: Image.Image) -> tuple[Image.Image, View]:
     small = np.asarray(square.resize((DIGIT_SIZE, DIGIT_SIZE), Image.BOX), dtype=np.float32)
     small = (small * (255 / max(small.max(), 1))).round().astype(np.uint8)
     return Image.fromarray(small), (left, top, side)
+
+
+def pasted(
+    digits: Sequence[Image.Image], rng: np.random.Generator, canvas: int = 128, sizes=(24, 40)
+) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+    """Digits enlarged to random sides in `sizes` and pasted at random places of a dark
+    `canvas`, apart from each other, and the box of each one's ink (x1 y1 exclusive): where a
+    box that finds it should be.
+
+    Ink is grey >= PASTED_INK, the detection scenes' rule for their boxes, kept apart from the
+    INK share that views and boxes find ink by, so a box is not scored by its own rule."""
+    pixels = np.zeros((canvas, canvas), np.uint8)
+    taken, boxes = np.zeros_like(pixels, bool), []
+    for digit in digits:
+        side = int(rng.integers(sizes[0], sizes[1] + 1))
+        tile = np.asarray(digit.convert("L").resize((side, side), Image.BILINEAR))
+        for _attempt in range(100):  # a free place is found within a few tries on 128 px
+            x, y = (int(v) for v in rng.integers(0, canvas - side + 1, 2))
+            if not taken[y : y + side, x : x + side].any():
+                break
+        else:
+            raise ValueError(f"no room for {len(digits)} digits on a {canvas} px canvas")
+        pixels[y : y + side, x : x + side] = tile
+        taken[y : y + side, x : x + side] = True
+        ys, xs = np.nonzero(tile >= PASTED_INK)
+        boxes.append(
+            (x + int(xs.min()), y + int(ys.min()), x + int(xs.max()) + 1, y + int(ys.max()) + 1)
+        )
+    return Image.fromarray(pixels), boxes
 
 
 def encode(images: Sequence[Image.Image], data_config: dict) -> torch.Tensor:

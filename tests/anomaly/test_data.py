@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.anomaly.builtin import load_builtin, one_class, ucr_classes
+from shared.anomaly.builtin import load_builtin, one_class, one_class_files, ucr_classes, ucr_files
 from shared.anomaly.data import (
     ECG_WINDOW,
     AnomalyData,
@@ -320,3 +320,24 @@ def test_windows_and_point_mapping():
     assert point_scores(np.array([1.0, 5.0, 2.0]), 10, 4, 3).tolist() == [
         1, 1, 1, 5, 5, 5, 5, 2, 2, 2,
     ]  # fmt: skip
+
+
+def test_one_class_files_trains_on_the_train_files_normal_rows_and_tests_on_the_test_file():
+    from aeon.datasets import load_arrow_head
+
+    (x_train, y_train), (x_test, y_test) = (load_arrow_head(split=s) for s in ("train", "test"))
+    data = one_class_files("arrow_head", "1")
+    assert data.name == "arrow_head (normal = 1, UCR split)" and data.kind == "table"
+    np.testing.assert_array_equal(data.train, x_train[y_train == "1", 0, :].astype(np.float32))
+    np.testing.assert_array_equal(data.test, x_test[:, 0, :].astype(np.float32))
+    assert data.test_labels.tolist() == (y_test != "1").astype(int).tolist()
+    assert data.val is None and len(data.train) == 12 and len(data.test) == 175
+
+
+def test_a_multichannel_set_is_flattened_channel_by_channel():
+    (x_train, _), (x_test, _) = ucr_files("basic_motions")
+    assert x_train.shape == (40, 600) and x_test.shape == (40, 600)
+    from aeon.datasets import load_basic_motions
+
+    raw, _ = load_basic_motions(split="train")
+    np.testing.assert_array_equal(x_train[3, 100:200], raw[3, 1])  # the second channel

@@ -207,9 +207,10 @@ def test_the_quick_model_ranks_a_planted_anomaly_first():
 def test_the_budget_follows_the_number_of_samples():
     s = TrainSettings()
     tiny, small, large = plan_budget(25, s), plan_budget(300, s), plan_budget(8_800, s)
-    assert (tiny.batch_size, tiny.steps) == (25, s.min_steps)  # full batches, at least 10 steps
-    assert (small.batch_size, small.steps) == (32, 10 * (300 // 32))  # 10 passes
+    assert (tiny.batch_size, tiny.steps) == (25, s.min_steps)  # full batches, min_steps of them
+    assert (small.batch_size, small.steps) == (32, max(s.min_steps, 10 * (300 // 32)))
     assert (large.batch_size, large.steps) == (256, 10 * (8_800 // 256))  # bigger batches
+    assert plan_budget(2_000, s).steps == 10 * (2_000 // 64) > s.min_steps  # 10 passes
     assert plan_budget(10**6, s).steps == s.max_steps
     assert plan_budget(300, TrainSettings(epochs=3)).steps == 3 * (300 // 32)
     for b in (tiny, small, large):

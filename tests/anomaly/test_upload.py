@@ -61,6 +61,62 @@ def test_exports_read_to_the_same_numbers(tmp_path, name, content, said):
     np.testing.assert_array_equal(labels, np.array(VALUES)[:, 2])
 
 
+TEMPERATURES = [(20 + i / 4, 1000 + i * 12.5) for i in range(30)]
+
+
+def european(sep: str = ";", end: str = "", decimal: str = ",", quote: str = "") -> str:
+    """The TEMPERATURES table as a European spreadsheet writes it, with 'température' in it."""
+
+    def cell(v: float) -> str:
+        return quote + str(v).replace(".", decimal) + quote
+
+    head = sep.join(["température", "pression"]) + end + "\n"
+    return head + "".join(sep.join(map(cell, row)) + end + "\n" for row in TEMPERATURES)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("Excel's sep= line", "sep=;\n" + european(), "Skipped Excel's 'sep=' line."),
+        ("Excel's sep= line, tab", "sep=\t\n" + european("\t"), "separator tab, decimal ','"),
+        ("Windows-1252", european().encode("cp1252"), "Decoded as Windows-1252 (it is not UTF-8)."),
+        ("Latin-1", european().encode("latin-1"), "Decoded as Windows-1252"),
+        ("quoted decimal commas", european(",", quote='"'), "separator ',', decimal ','"),
+        ("a separator at each line's end", european(end=";"),
+         "Dropped the empty column 3 (a separator at each line's end)."),
+        ("... but not after the header", european(end=";").replace("pression;", "pression", 1),
+         "Dropped the empty column 3 (a separator at each line's end)."),
+        ("thousands separators", european().replace("1000,0", "1.000,0").replace("1012,5",
+         "1.012,5"), "Read '1.000,0' as 1000."),
+        ("all of them", ("sep=;\n" + european(end=";").replace("1012,5", "1.012,5")).encode(
+         "cp1252"), "Decoded as Windows-1252 (it is not UTF-8); skipped Excel's 'sep=' line; "
+         "dropped the empty column 3 (a separator at each line's end); read '1.012,5' as 1012.5."),
+        ("US thousands, quoted", "température,pression\n" + "".join(
+         f'{t},"{p:,}"\n' for t, p in TEMPERATURES), "decimal '.', header row. Read '1,000.0'"),
+        ("UTF-32", european().encode("utf-32"), "header row, UTF-32."),
+    ],
+)  # fmt: skip
+def test_the_files_people_export_are_read_and_what_was_read_is_said(tmp_path, name, content, said):
+    csv = read_csv(write(tmp_path, content))
+    assert said in csv.description
+    assert csv.description.startswith("Read 30 rows x 2 columns, ")
+    assert list(csv.frame.columns) == ["température", "pression"]
+    np.testing.assert_array_equal(csv.frame.to_numpy(), np.array(TEMPERATURES))
+    first_line = 3 if content[:3] in ("sep", b"sep") else 2  # Excel's line is line 1
+    assert list(csv.frame.index[:2]) == [first_line, first_line + 1]
+    assert all(note in csv.description.lower() for note in map(str.lower, csv.notes))
+
+
+@pytest.mark.parametrize("drop_missing", [False, True])
+def test_an_empty_column_is_named_whether_or_not_rows_may_be_dropped(tmp_path, drop_missing):
+    frame = read_csv(
+        write(tmp_path, european().replace("\n", ";\n").replace(";\n", ";x\n", 1))
+    ).frame
+    assert list(frame.columns) == ["température", "pression", "x"]
+    with pytest.raises(UserInputError, match=r"^Column 'x' is empty in every row, so dropping"):
+        table_from_frame(frame, drop_missing=drop_missing)
+
+
 def test_a_header_less_numeric_file_keeps_its_first_row(tmp_path):
     csv = read_csv(write(tmp_path, rows(";", ",")))
     assert "no header row (columns named 0, 1, ...)" in csv.description
@@ -85,7 +141,9 @@ def test_a_header_less_numeric_file_keeps_its_first_row(tmp_path):
         ("a,b\n" + "1,2\n" * 25 + ",3\n", "1 row(s) hold NaN, empty or infinite values (the first: "
          "line 27)"),
         ("a,b\n1,2\n".encode("utf-16-le"), "not a text CSV (it holds NUL bytes)"),
-        (b"a,b\n\xff\xfe\xfa1,2\n", "not a text CSV (it is not UTF-8 text)"),
+        # 0x81 and 0x8d are neither UTF-8 nor Windows-1252 (whose letters hold Latin-1's)
+        (b"a,b\n\x81\x8d1,2\n", "not a text CSV (it is neither UTF-8 nor Windows-1252 text)"),
+        (b"a,b\n\xe9\x011,2\n", "not a text CSV (it holds control bytes)"),
         ("\n\n\n", "only blank lines"),
         # what the csv module or pandas cannot parse is refused with their first line of reason
         ('a,b\n1,"2\n' + "3,4\n" * 30,
@@ -93,9 +151,23 @@ def test_a_header_less_numeric_file_keeps_its_first_row(tmp_path):
          "starting at row 1"),
         ("a,b\n1," + "9" * 200_000 + "\n",
          "The file is not a readable CSV: field larger than field limit (131072)."),
-        # a comma cannot be both separator and decimal mark: quoted "1,5" in a comma file is text
-        ('a,b\n"1,5",2\n' + "3,4\n" * 30,
-         "Column 'a' has cells that mix numbers and text: line 2 holds '1,5'"),
+        # a number that is a decimal comma or thousands: nothing else in the file decides
+        ("a;b\n" + "1,234;2\n" * 25,
+         "Line 2 holds '1,234': is ',' its decimal mark (1.234) or a thousands separator (1234)? "
+         "No other number in the file tells. Export it again without thousands separators."),
+        ('a,b\n"12,500",3\n' + "3,4\n" * 25, "Line 2 holds '12,500': is ',' its decimal mark"),
+        ("a;b\n" + "1.250;3\n" * 25, "Line 2 holds '1.250': is '.' its decimal mark (1.25) or "),
+        # two decimal marks in one file: one of them is misread whichever is chosen
+        ("a;b\n" + "1,5;2\n" * 10 + "2.5;3\n" + "1;2\n" * 10,
+         "Line 2 holds '1,5' (a decimal comma) and line 12 holds '2.5' (a decimal point): the "
+         "file writes numbers two ways. Export it again with one decimal mark."),
+        ('a,b\n"0,15",2\n' + "3.5,4\n" * 25, "Line 2 holds '0,15' (a decimal comma) and line 3"),
+        # gaps in every row: dropping rows would drop them all, so the cause is named instead
+        ("a;b;c\n" + "1;2;\n" * 25, "Column 'c' is empty in every row, so dropping rows with "
+         "missing values would drop all 25 rows. Remove that column from the file, or fill it in."),
+        ("a;b\n" + "1;\n;2\n" * 15, "Every row has a missing, empty or infinite value, so "
+         "dropping rows with missing values would drop all 30 rows. Gaps per column: 'a' (15), "
+         "'b' (15)."),
     ],
 )  # fmt: skip
 def test_a_misread_is_refused_and_the_line_named(tmp_path, content, message):
@@ -115,7 +187,10 @@ def test_a_misread_is_refused_and_the_line_named(tmp_path, content, message):
             "a,b\n1,2\n".encode("utf-16-le"),
             r"^The file is not a text CSV \(it holds NUL bytes\)\.$",
         ),
-        (b"a,b\n\xff1,2\n", r"^The file is not a text CSV \(it is not UTF-8 text\)\.$"),
+        (
+            b"a,b\n\x811,2\n",
+            r"^The file is not a text CSV \(it is neither UTF-8 nor Windows-1252 text\)\.$",
+        ),
     ],
 )
 def test_files_without_readable_rows_say_exactly_why(tmp_path, content, message):

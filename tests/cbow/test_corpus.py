@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import itertools
 
 import pytest
@@ -86,6 +87,40 @@ def test_non_utf8_text_falls_back_and_says_so(tmp_path):
     text, note = read_text_file(path)
     assert "café" in text and "not UTF-8" in note and "cp1252" in note
     assert user_corpus([path]).notes == [note]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_unicode_text_with_a_byte_order_mark_is_decoded_and_said(tmp_path, codec):
+    path = tmp_path / "notepad.txt"
+    text = "café naïve déjà vu, the king and the queen\n" * 20
+    bom = {"utf-16-be": codecs.BOM_UTF16_BE, "utf-32-be": codecs.BOM_UTF32_BE}.get(codec, b"")
+    path.write_bytes(bom + text.encode(codec))  # utf-16 and utf-32 write their own BOM
+    read, note = read_text_file(path)
+    assert read.lstrip("\ufeff") == text
+    assert note == f"'notepad.txt' is {codec[:6].upper()} text (it starts with a byte-order mark)."
+    corpus = user_corpus([path])
+    assert corpus.notes == [note] and corpus.stats.tokens == 20 * 9
+
+
+ZH = "今天天气很好，我们一起去公园散步。公园里有很多人在跑步，还有孩子们在放风筝。\n"
+
+
+def test_text_written_without_spaces_is_refused_with_what_the_tokenizer_found(tmp_path):
+    path = tmp_path / "zh.txt"
+    path.write_text(ZH * 30, encoding="utf-8")
+    with pytest.raises(CBOWInputError) as info:
+        user_corpus([path])
+    assert str(info.value) == (
+        "In zh.txt, words are not separated by spaces (Chinese, Japanese or Thai text?). The "
+        "tokenizer splits words at spaces, digits and punctuation and keeps runs of letters, so "
+        "it found 120 tokens of 4 distinct 'words', 8 letters long on average (the longest: "
+        "'公园里有很多人在跑步'..., 10 letters). Put a space between the words first (a word "
+        "segmenter such as jieba for Chinese does it), then load the text again."
+    )
+    segmented = "今天 天气 很 好 ， 我们 一起 去 公园 散步 。\n" * 30  # what jieba gives
+    assert prepare([segmented]).stats.vocabulary == 9
+    mixed = "The Beijing office (北京办事处很忙碌的) opened in May, and the team grew fast.\n" * 30
+    assert prepare([mixed]).stats.tokens == 30 * 12  # a few long tokens among English words
 
 
 def test_corpus_over_the_size_limit_is_refused(tmp_path):

@@ -5,9 +5,14 @@ Also the --quick model folder: timm's Hub layout, which stock timm and transform
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pytest
 import timm
 import torch
@@ -17,7 +22,7 @@ from PIL import Image
 
 from shared.hub import load_json
 from shared.training import maybe_push
-from shared.transfer import data, glyphs, hub_io
+from shared.transfer import data, glyphs, hub_io, tune
 from shared.transfer.cam import classify
 from shared.transfer.data import TransferInputError
 from training import transfer
@@ -136,6 +141,7 @@ def test_every_documented_flag_is_exercised_here():
     exercised = {*FLAGS, "--quick", "--out", "--no-augment", "--augment", "--data"}
     exercised |= {"--pretrained-from", "--tune", "--folds", "--push-to-hub", "--pretrained"}
     exercised |= {"--dataset", "--hub-dataset", "--few-seeds", "--help", "--backbone"}
+    exercised |= {"--storage"}
     parser_flags = {
         option
         for action in transfer.build_parser()._actions
@@ -228,3 +234,53 @@ def test_model_card_and_metrics_agree(folder):
     assert [s["n_frozen"] for s in stages] == [-1, 2, 0]
     assert stages[0]["trainable"] < stages[-1]["trainable"]  # unfreezing trains more
     assert all(len(s["lr_trace"]) > 0 for s in stages)
+
+
+# One --tune worker: the real parser reads --storage, the real run_tuning trains test_resnet on
+# 24 random 16 px images (one epoch per fold), and prints how many trials its study holds.
+TUNE_WORKER = """
+import json, sys, torch
+from training import transfer
+torch.set_num_threads(1)
+args = transfer.parse_args(
+    ["--quick", "--epochs", "1", "--folds", "2", "--tune", sys.argv[1], "--storage", sys.argv[2]]
+)
+x, y = torch.rand(24, 3, 16, 16), torch.arange(24) % 3
+print(json.dumps(len(transfer.run_tuning(args, None, x, y, 3)["trials"])))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["sqlite", "journal"])
+def test_two_tune_workers_on_one_storage_share_one_study(tmp_path, scheme):
+    url = f"sqlite:///{tmp_path / 'study.db'}" if scheme == "sqlite" else f"journal:{tmp_path}/j"
+    trials = 2
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", TUNE_WORKER, str(trials), url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    seen = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-2000:]
+        seen.append(json.loads(out.strip().splitlines()[-1]))
+    # whichever worker finished last saw its own trials and all of the other's: one study
+    assert max(seen) == 2 * trials and min(seen) >= trials
+    study = optuna.load_study(study_name=tune.STUDY_NAME, storage=tune.open_storage(url))
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(t.number for t in done) == list(range(2 * trials))
+    assert all(len(t.user_attrs["fold_scores"]) == 2 for t in done)
+
+
+def test_a_storage_that_cannot_be_opened_is_named_with_the_forms_that_work(tmp_path):
+    with pytest.raises(TransferInputError, match="'not a url'.*journal:PATH.*sqlite:///"):
+        tune.open_storage("not a url")
+    with pytest.raises(TransferInputError, match="could not be opened"):
+        tune.open_storage(f"sqlite:///{tmp_path}/missing/folder/study.db")

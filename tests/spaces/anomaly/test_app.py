@@ -24,6 +24,11 @@ WINDOW = 200  # the quick model's ECG window
 
 
 @pytest.fixture(scope="module")
+def quick():
+    return quick_model("anomaly")
+
+
+@pytest.fixture(scope="module")
 def client():
     os.environ["ANOMALY_MODEL"] = str(quick_model("anomaly"))
     try:

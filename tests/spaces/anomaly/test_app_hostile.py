@@ -38,6 +38,24 @@ BAD_INPUTS = {
         ("\ufeffa;b\n" + "1,5;2\n" * 10 + "1,5;n/a?\n" + "1,5;2\n" * 20).encode(),
         "", "table", 200, "Column 'b' has cells that mix numbers and text: line 12 holds 'n/a?'",
     ),
+    # files people export, read right where they can be (test_anomaly_csv.py), refused by name
+    # where reading them would guess
+    "a named column empty in every row": (
+        b"a;b;c\n" + b"1;2;\n" * 30, "", "table", 200,
+        "Column 'c' is empty in every row, so dropping rows with missing values would drop all 30",
+    ),
+    "a decimal comma or thousands?": (
+        b"a;b\n" + b"1,234;5\n" * 30, "", "table", 200,
+        "Line 2 holds '1,234': is ',' its decimal mark (1.234) or a thousands separator (1234)?",
+    ),
+    "two decimal marks": (
+        b"a;b\n" + b"1,5;2\n" * 20 + b"2.5;1\n", "", "table", 200,
+        "Line 2 holds '1,5' (a decimal comma) and line 22 holds '2.5' (a decimal point)",
+    ),
+    "neither UTF-8 nor Windows-1252": (
+        b"v\n" + b"1\x81\n" * 30, "", "table", 200,
+        "not a text CSV (it is neither UTF-8 nor Windows-1252 text)",
+    ),
     "UTF-16 without its BOM": (
         ("v\n" + "1\n" * 40).encode("utf-16-le"), "", "table", 200,
         "not a text CSV (it holds NUL bytes)",
@@ -84,3 +102,19 @@ def test_a_series_the_model_can_read_is_still_scored(client, tmp_path):
     # the quick model reads 200-point windows 4 points apart: (400 - 200) / 4 + 1 = 51
     answer = client.predict("ecg", 0, handle_file(path), "", False, api_name="/detect")
     assert "Scored **series.csv**: 51 samples" in answer[0]
+
+
+def test_a_series_exported_the_european_way_is_read_and_what_was_read_said(client, tmp_path):
+    """Excel's sep= line, Windows-1252, decimal commas, thousands and a separator at line end."""
+    path = tmp_path / "série.csv"
+    values = [1000 + 500 * np.sin(i / 3) for i in range(400)]
+    cells = [f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") for v in values]
+    path.write_bytes(("sep=;\ntempérature;\n" + "".join(f"{c};\n" for c in cells)).encode("cp1252"))
+    answer = client.predict("ecg", 0, handle_file(path), "", False, api_name="/detect")
+    assert "Scored **série.csv**: 51 samples" in answer[0]
+    said = " ".join(str(a) for a in answer)
+    assert "Read 400 rows x 1 columns, separator ';', decimal ','" in said
+    assert (
+        "Decoded as Windows-1252 (it is not UTF-8); skipped Excel's 'sep=' line; dropped the "
+        f"empty column 2 (a separator at each line's end); read {cells[0]!r} as "
+    ) in said

@@ -65,6 +65,30 @@ ROWS = [
         "not UTF-8 (byte 1); read it as cp1252",
     ),
     (
+        "Notepad's Unicode (UTF-16 with a BOM)",
+        "/prepare",
+        lambda d: (
+            "my text",
+            [
+                handle_file(
+                    write(d, "u.txt", ("déjà vu, the king and the queen " * 30).encode("utf-16"))
+                )
+            ],
+            "",
+            *CORPUS[1:],
+        ),
+        "'u.txt' is UTF-16 text (it starts with a byte-order mark).",
+    ),
+    (
+        "Chinese, no spaces between words",
+        "/train",
+        lambda d: train_call(
+            [write(d, "zh.txt", "我们一起去公园散步，公园里有很多人。\n".encode() * 40)]
+        ),
+        "In zh.txt, words are not separated by spaces (Chinese, Japanese or Thai text?). The "
+        "tokenizer splits words at spaces, digits and punctuation",
+    ),
+    (
         "binary junk",
         "/train",
         lambda d: train_call([write(d, "j.txt", os.urandom(4096))]),
