@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from shared.ui import launch_kwargs, prepare_to_serve
+from shared.app.launch import launch_kwargs, prepare_to_serve
 
 HERE = Path(__file__).resolve().parent
 APPS = {

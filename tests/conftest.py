@@ -120,8 +120,15 @@ def quick_model(app: str) -> Path:
 
 @contextlib.contextmanager
 def serve(demo) -> Iterator[str]:
-    """Launch a Gradio app on 127.0.0.1 and yield its URL; close it afterwards."""
-    from shared.ui import launch_kwargs
+    """Launch a Gradio app on 127.0.0.1 and yield its URL; close it afterwards.
+
+    Gradio's fixes are installed as `prepare_to_serve` installs them at launch (the rest of
+    that call, gc.freeze and malloc arenas, would outlive the test in this process).
+    """
+    from shared.app import workarounds
+    from shared.app.launch import launch_kwargs
+
+    workarounds.install()
 
     demo.launch(
         prevent_thread_lock=True,

@@ -3,7 +3,7 @@
 python spaces/anomaly/app.py          # serves on http://127.0.0.1:7860
 
 The model comes from $ANOMALY_MODEL, the repo a Space bundle names in models.json,
-artifacts/anomaly/ or the Hub (shared.default_model.load_default).
+artifacts/anomaly/ or the Hub (shared.app.served.load_default).
 Scoring and what it shows live in shared/anomaly/report.py, training in shared/anomaly/train.py;
 both return data. The handlers below connect them to the page; the browser draws every plot
 (charts.py builds the plotly ones).
@@ -51,22 +51,21 @@ from shared.anomaly.report import (
 from shared.anomaly.scoring import RULES
 from shared.anomaly.train import TrainSettings, train_autoencoder
 from shared.anomaly.upload import MAX_ROWS, read_csv, task_from_frame
-from shared.default_model import DefaultModel, load_default
-from shared.hub import REPO_NAMES
-from shared.hub_push import push_trained, sign_in
-from shared.session_store import MB, SessionStore, Ticket
-from shared.ui import (
+from shared.app.errors import friendly
+from shared.app.hub_push import push_trained, sign_in
+from shared.app.launch import (
     MAX_FILE_SIZE,
     QUEUE_CONCURRENCY,
     TRAIN_CONCURRENCY,
     TRAIN_SECONDS,
-    UserInputError,
     delete_cache,
-    friendly,
     launch_kwargs,
     prepare_to_serve,
-    session_state,
 )
+from shared.app.served import DefaultModel, load_default
+from shared.app.store import MB, SESSION_SECONDS, SessionStore, Ticket
+from shared.errors import UserInputError
+from shared.hub import REPO_NAMES
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 TRAIN_ROWS = 5_000  # samples one in-app training run may use (a random subsample beyond)
@@ -469,7 +468,7 @@ are told so.
 with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Anomaly detection with an autoencoder")
     info = gr.Markdown(model_info())
-    session = session_state(STORE)
+    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
     scored = gr.State(None)
     uploaded = gr.State(None)  # the current Upload, parsed once
     with gr.Row():

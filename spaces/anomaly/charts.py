@@ -13,7 +13,7 @@ import plotly.io as pio
 from gradio.components.plot import PlotData
 from plotly.subplots import make_subplots
 
-from shared.ui import plot_data
+from shared.app.outputs import plot_data
 
 NORMAL, ANOMALY, LABELLED, LINE, CHANCE = "#2563eb", "#dc2626", "#f59e0b", "#111827", "#9ca3af"
 COLORS = {"all samples": NORMAL, "normal": NORMAL, "anomaly": ANOMALY}

@@ -24,6 +24,19 @@ import explore_tab
 import gradio as gr
 import pandas as pd
 
+from shared.app.errors import friendly
+from shared.app.hub_push import push_trained, sign_in
+from shared.app.launch import (
+    MAX_FILE_SIZE,
+    QUEUE_CONCURRENCY,
+    TRAIN_CONCURRENCY,
+    TRAIN_SECONDS,
+    delete_cache,
+    launch_kwargs,
+    prepare_to_serve,
+)
+from shared.app.served import DefaultModel, load_default
+from shared.app.store import SESSION_SECONDS, SessionStore, Ticket
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
     MAX_VOCABULARY,
@@ -51,21 +64,7 @@ from shared.cbow.vectors import (
     train,
     vocabulary_cap,
 )
-from shared.default_model import DefaultModel, load_default
-from shared.hub_push import push_trained, sign_in
-from shared.session_store import SessionStore, Ticket
-from shared.ui import (
-    MAX_FILE_SIZE,
-    QUEUE_CONCURRENCY,
-    TRAIN_CONCURRENCY,
-    TRAIN_SECONDS,
-    UserInputError,
-    delete_cache,
-    friendly,
-    launch_kwargs,
-    prepare_to_serve,
-    session_state,
-)
+from shared.errors import UserInputError
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 BUILTIN, MINE = "built-in corpus", "my text"
@@ -422,7 +421,7 @@ with gr.Blocks(title="Word2Vec CBOW", delete_cache=delete_cache()) as demo:
     gr.Markdown("# Word2Vec CBOW\nPrepare a corpus, see CBOW's training pairs, train, explore.")
     info = gr.Markdown(STATUS)
     demo.load(friendly(model_info), outputs=info, api_name="model_info", **HIDDEN)
-    session = session_state(STORE)
+    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
 
     with gr.Tab("1. Prepare"):
         source = gr.Radio([BUILTIN, MINE], value=BUILTIN, label="Corpus", elem_id="source")

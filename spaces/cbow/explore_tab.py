@@ -13,10 +13,11 @@ import gradio as gr
 import pandas as pd
 import plotly.express as px
 
+from shared.app.errors import friendly
+from shared.app.outputs import plot_data
 from shared.cbow import explore
 from shared.cbow.explore import MAX_TOPK
 from shared.cbow.vectors import LoadedVectors
-from shared.ui import friendly, plot_data
 
 HIDDEN = {"api_visibility": "undocumented"}  # callable by clients, not offered as an MCP tool
 TOP_K, MAP_K = 10, 25

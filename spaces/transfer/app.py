@@ -18,27 +18,24 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from shared.default_model import DefaultModel, load_default
-from shared.hub import save_json, write_model_card
-from shared.hub_push import push_trained, sign_in
-from shared.session_store import MB, SessionStore, Ticket
-from shared.transfer import backbone, data, hub_io, recipe, report
-from shared.transfer.cam import classify, copy_model
-from shared.transfer.data import MAX_PIXELS
-from shared.ui import (
+from shared.app.errors import friendly, readable
+from shared.app.hub_push import push_trained, sign_in
+from shared.app.launch import (
     MAX_FILE_SIZE,
     QUEUE_CONCURRENCY,
     TRAIN_CONCURRENCY,
     TRAIN_SECONDS,
-    ImageInput,
-    SketchInput,
-    UserInputError,
     delete_cache,
-    friendly,
     launch_kwargs,
     prepare_to_serve,
-    session_state,
 )
+from shared.app.served import DefaultModel, load_default
+from shared.app.store import MB, SESSION_SECONDS, SessionStore, Ticket
+from shared.errors import UserInputError
+from shared.hub import save_json, write_model_card
+from shared.transfer import backbone, data, hub_io, recipe, report
+from shared.transfer.cam import classify, copy_model
+from shared.transfer.data import MAX_PIXELS
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 # PIL refuses images over twice this, so even Gradio's own decoding of a drawing stays bounded
@@ -100,7 +97,7 @@ def sessions_usage() -> str:
 def predict(clf: hub_io.Classifier, image: Image.Image) -> tuple[dict, Image.Image, dict]:
     pred = classify(clf, image)
     box = dict(zip(("x0", "y0", "x1", "y1"), pred.box, strict=True))
-    # identical answers to concurrent requests share one cache file: shared.ui.write_once
+    # identical answers to concurrent requests share one cache file (workarounds.write_once)
     return pred.scores, pred.heatmap, box
 
 
@@ -316,17 +313,19 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(STATUS, elem_id="transfer-status")
     demo.load(model_info, outputs=info, api_name="model_info", **HIDDEN)
-    session = session_state(SESSIONS)
+    session = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=SESSIONS.discard)
     with gr.Tab("Classify"):
         with gr.Row():
             with gr.Column():
-                image = ImageInput(
-                    FIRST[0],
-                    label="Your image: upload, paste or take a photo",
-                    sources=["upload", "clipboard", "webcam"],
-                    type="filepath",
-                    height=260,
-                    elem_id="transfer-image",
+                image = readable(
+                    gr.Image(
+                        FIRST[0],
+                        label="Your image: upload, paste or take a photo",
+                        sources=["upload", "clipboard", "webcam"],
+                        type="filepath",
+                        height=260,
+                        elem_id="transfer-image",
+                    )
                 )
                 run_button = gr.Button("Classify", variant="primary", elem_id="transfer-classify")
                 gr.Examples(
@@ -335,12 +334,14 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
                     label="Held-out handwritten digits (never trained on)",
                     examples_per_page=EXAMPLES,
                 )
-                sketch = SketchInput(
-                    label="Or draw a digit",
-                    type="filepath",
-                    canvas_size=(280, 280),
-                    brush=gr.Brush(colors=["#000000"], default_size=18, color_mode="fixed"),
-                    elem_id="transfer-sketch",
+                sketch = readable(
+                    gr.Sketchpad(
+                        label="Or draw a digit",
+                        type="filepath",
+                        canvas_size=(280, 280),
+                        brush=gr.Brush(colors=["#000000"], default_size=18, color_mode="fixed"),
+                        elem_id="transfer-sketch",
+                    )
                 )
                 sketch_button = gr.Button("Classify the drawing", elem_id="transfer-draw")
             with gr.Column():

@@ -3,7 +3,7 @@
 `build()` lays the tab out inside the app's `gr.Blocks` and registers its endpoints (/detect,
 /detect_pasted, /detect_sketch, /detect_scene, /detect_fine_tune). The detector comes from
 $DETECT_MODEL, the repo a Space bundle names in models.json, artifacts/detect/ or the Hub
-(`shared.default_model.load_default`); `shared.detect.hub_io` loads it from safetensors. A detector
+(`shared.app.served.load_default`); `shared.detect.hub_io` loads it from safetensors. A detector
 fine-tuned here serves only its session.
 """
 
@@ -18,15 +18,17 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
-from shared.default_model import DefaultModel, load_default
+from shared.app.errors import friendly
+from shared.app.launch import TRAIN_CONCURRENCY, TRAIN_SECONDS
+from shared.app.served import DefaultModel, load_default
+from shared.app.store import SESSION_SECONDS, SessionStore, Ticket
 from shared.detect import coco, hub_io, scenes
 from shared.detect import train as recipe
 from shared.detect.evaluate import Detection, detect_image, to_tensor
 from shared.detect.model import Detector
-from shared.session_store import SessionStore, Ticket
+from shared.errors import UserInputError
 from shared.transfer.backbone import WEIGHTS
 from shared.transfer.data import MAX_PIXELS, open_image
-from shared.ui import TRAIN_CONCURRENCY, TRAIN_SECONDS, UserInputError, friendly, session_state
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
 # UI plumbing (pasted or drawn input, re-filtering, session training): callable by clients, not
@@ -316,7 +318,7 @@ def build() -> None:
     annotated0, table0, summary0, state0 = first_view()
     with gr.Tab("Detect"):
         gr.Markdown(STATUS, elem_id="detect-status")
-        ticket = session_state(STORE)
+        ticket = gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=STORE.discard)
         last = gr.State(state0)
         with gr.Row():
             with gr.Column():

@@ -1,6 +1,6 @@
 """The apps as MCP servers: tools listed over HTTP with their docstrings, and one called.
 
-`shared.ui.launch_kwargs()` turns the MCP server on for every app (and for spaces/serve.py's
+`shared.app.launch.launch_kwargs()` turns the MCP server on for every app (and for spaces/serve.py's
 mounted apps). It needs the `mcp` package below 2; with 2.x Gradio prints an error, serves the
 app on, and the tools are gone, so the launch log is checked too.
 """
@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from conftest import REPO, free_port, load_app, quick_model, serve
 
-from shared.ui import launch_kwargs
+from shared.app.launch import launch_kwargs
 
 
 @pytest.fixture(scope="module")

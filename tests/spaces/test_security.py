@@ -8,7 +8,7 @@ import httpx
 import pytest
 from conftest import REPO, load_app, serve
 
-from shared.ui import MAX_FILE_SIZE, QUEUE_CONCURRENCY, TRAIN_CONCURRENCY
+from shared.app.launch import MAX_FILE_SIZE, QUEUE_CONCURRENCY, TRAIN_CONCURRENCY
 
 APPS = ("anomaly", "cbow", "transfer")
 

@@ -11,7 +11,7 @@ from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
 
 from shared.anomaly.model import largest_window
-from shared.session_store import MB
+from shared.app.store import MB
 from tests.spaces.cbow.test_app_memory import rss, rss_peak
 
 BUDGET_MODELS = 2.5  # the test's budget holds two of the largest models, not three

@@ -15,9 +15,9 @@ import pytest
 from conftest import client_for, quick_model
 from gradio_client import handle_file
 
+from shared.app.launch import MAX_FILE_SIZE
 from shared.cbow.corpus import MAX_CORPUS_MB, MAX_VOCABULARY
 from shared.cbow.vectors import FULL_MODEL_FILE, MAX_VECTOR_CELLS, VECTORS_FILE
-from shared.ui import MAX_FILE_SIZE
 from tests.spaces.cbow.test_app import app_with_quick_model
 from tests.spaces.cbow.test_app_memory import HOSTILE_SETTINGS, hostile_text
 

@@ -19,6 +19,7 @@ import pytest
 from conftest import client_for
 from gradio_client import Client, handle_file
 
+from shared.app.store import MB
 from shared.cbow.corpus import (
     MAX_CORPUS_MB,
     MAX_VOCABULARY,
@@ -27,7 +28,6 @@ from shared.cbow.vectors import (
     MAX_VECTOR_CELLS,
     WORD_BYTES,
 )
-from shared.session_store import MB
 from tests.cbow.test_corpus import made_up_words
 from tests.spaces.cbow.test_app import app_with_quick_model
 

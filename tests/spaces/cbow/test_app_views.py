@@ -13,11 +13,11 @@ from conftest import client_for, load_app
 from gensim.models import KeyedVectors
 from huggingface_hub import ModelCard
 
+from shared.app.store import Ticket
 from shared.cbow.export import export_vectors, fresh_folder
 from shared.cbow.vectors import VECTORS_FILE, CBOWConfig, LoadedVectors, load_model
-from shared.session_store import Ticket
+from tests.app.test_hub_push import ALICE, TOKEN
 from tests.spaces.cbow.test_app import ZORBLAX, app_with_quick_model
-from tests.test_hub_push import ALICE, TOKEN
 
 
 @pytest.fixture(scope="module")

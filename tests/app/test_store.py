@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from shared.app.store import MB, SessionStore, Ticket
 from shared.errors import UserInputError
-from shared.session_store import MB, SessionStore, Ticket
 
 
 def test_models_fit_the_budget_exactly_and_the_least_recently_used_goes_first():

@@ -1,4 +1,4 @@
-"""`shared.default_model.load_default`: the one loader of every app's default model."""
+"""`shared.app.served.load_default`: the one loader of every app's default model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.default_model import load_default
+from shared.app.served import load_default
 from shared.errors import UserInputError
 
 

@@ -17,8 +17,8 @@ from huggingface_hub import ModelCard
 
 from shared.anomaly.builtin import load_builtin
 from shared.anomaly.model import load_autoencoder
+from shared.app.hub_push import push_trained, sign_in
 from shared.errors import UserInputError
-from shared.hub_push import push_trained, sign_in
 
 ALICE = gr.OAuthProfile(
     {"name": "Alice", "preferred_username": "alice", "profile": "", "picture": ""}
@@ -111,7 +111,7 @@ def test_a_refused_push_is_named(app, session, monkeypatch):
 def test_the_login_button_is_shown_on_a_space_only(monkeypatch):
     # (a page holding a LoginButton starts only on a Space, or with a saved token to mock one)
     assert isinstance(sign_in(), gr.Markdown)
-    monkeypatch.setattr("shared.hub_push.get_space", lambda: "someone/anomaly-lab")
+    monkeypatch.setattr("shared.app.hub_push.get_space", lambda: "someone/anomaly-lab")
     assert isinstance(sign_in(), gr.LoginButton)
 
 
@@ -126,7 +126,7 @@ def test_push_trained_saves_into_a_folder_named_after_the_repo(fake_hub):
 
 
 def test_a_model_evicted_from_the_memory_budget_is_named_not_pushed(app, fake_hub):
-    from shared.session_store import Ticket
+    from shared.app.store import Ticket
 
     gone = Ticket("no-longer-in-the-store", "model trained on wine at 10:00:00 UTC", 1)
     with pytest.raises(gr.Error, match="Your model trained on wine at 10:00:00 UTC was removed"):
