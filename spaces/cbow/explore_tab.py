@@ -39,22 +39,22 @@ class OddOne(NamedTuple):
 
 
 class Explored(NamedTuple):
-    """Every query box and answer of the tab, in the order the page shows them."""
+    """The tab on open: every query box, and the answers (none without vectors)."""
 
     word: str
-    neighbours: pd.DataFrame | None
     pair_a: str
     pair_b: str
-    similarity: float | None
     analogy_a: str
     analogy_b: str
     analogy_c: str
-    analogies: pd.DataFrame | None
     odd_words: str
-    odd_answer: str
-    odd_table: pd.DataFrame | None
     map_word: str
-    map_plot: PlotData | None
+    neighbours: pd.DataFrame | None = None
+    similarity: float | None = None
+    analogies: pd.DataFrame | None = None
+    odd_answer: str = ""
+    odd_table: pd.DataFrame | None = None
+    map_plot: PlotData | None = None
 
 
 def similar(model: LoadedVectors, word: str, topk: float) -> pd.DataFrame:
@@ -107,34 +107,18 @@ def first_view(model: LoadedVectors | None) -> Explored:
 
     Without vectors the queries stay unanswered (the page's status line says why).
     """
+    ex = explore.examples(model.vectors, EXAMPLES, model.config.lowercase) if model else EXAMPLES
+    q = Explored(*ex["word"], *ex["pair"], *ex["analogy"], " ".join(ex["odd"]), *ex["map"])
     if model is None:
-        ex = EXAMPLES
-        return Explored(
-            *ex["word"],
-            None,
-            *ex["pair"],
-            None,
-            *ex["analogy"],
-            None,
-            " ".join(ex["odd"]),
-            "",
-            None,
-            *ex["map"],
-            None,
-        )
-    ex = explore.examples(model.vectors, EXAMPLES, model.config.lowercase)
-    odd_words = " ".join(ex["odd"])
-    return Explored(
-        *ex["word"],
-        similar(model, *ex["word"], TOP_K),
-        *ex["pair"],
-        pair_similarity(model, *ex["pair"]),
-        *ex["analogy"],
-        analogy(model, *ex["analogy"]),
-        odd_words,
-        *odd_one(model, odd_words),
-        *ex["map"],
-        plot_data(word_map(model, *ex["map"], MAP_K, "pca")),
+        return q
+    odd = odd_one(model, q.odd_words)
+    return q._replace(
+        neighbours=similar(model, q.word, TOP_K),
+        similarity=pair_similarity(model, q.pair_a, q.pair_b),
+        analogies=analogy(model, q.analogy_a, q.analogy_b, q.analogy_c),
+        odd_answer=odd.answer,
+        odd_table=odd.table,
+        map_plot=plot_data(word_map(model, q.map_word, MAP_K, "pca")),
     )
 
 
