@@ -210,6 +210,18 @@ def test_vectors_evicted_from_the_memory_budget_are_named_not_pushed(app, fake_h
     assert fake_hub["log"] == []
 
 
+def test_an_evicted_session_is_warned_once_and_the_model_tab_names_what_answers(app, monkeypatch):
+    warned = []
+    monkeypatch.setattr(gr, "Warning", warned.append)
+    gone = Ticket("no-longer-in-the-store", "vectors trained on notes.txt at 10:00:00 UTC", 1)
+    text, settings, loss = app.model_tab.model_panel(app.SESSIONS, gone)
+    assert text.startswith("⚠️ Your vectors trained on notes.txt at 10:00:00 UTC was removed")
+    assert len(warned) == 1 and warned[0] in text  # the one notice, also as a warning
+    served = app.SESSIONS.served.model
+    assert "**Default model**" in text and settings == dataclasses.asdict(served.config)
+    assert len(loss) == len(served.metrics["history"])
+
+
 def test_the_push_button_over_http_explains_itself(app):
     with client_for(app.demo) as client, pytest.raises(Exception, match="Sign in with Hugging"):
         client.predict("my-vectors", api_name="/push")
