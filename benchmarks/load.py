@@ -331,7 +331,7 @@ def _cbow_check(c: Client, inputs: dict) -> str:
     text, *_ = c.predict(api_name="/model")
     if "Trained in this session" in text:
         return "own"
-    if "were removed" in text and "Default model" in text:
+    if "was removed" in text and "Default model" in text:
         return "default"  # evicted: told so by name, answered by the default vectors
     return "unnamed"
 

@@ -144,7 +144,7 @@ def test_the_cbow_tools_are_listed_with_their_docs_and_answer_from_the_served_ve
     from tests.spaces.cbow.test_app import app_with_quick_model
 
     (cbow,) = app_with_quick_model("cbow_app_mcp")  # the generator's one value; env restored
-    vectors = cbow.DEFAULT.vectors
+    vectors = cbow.SESSIONS.served.model.vectors
     with serve(cbow.demo) as url:
         schema = httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).json()
         tools = {tool["name"]: tool for tool in schema}
