@@ -32,7 +32,7 @@ from shared.app.sessions import Sessions
 from shared.detect import hub_io as detect_io
 from shared.transfer import data, hub_io
 from shared.transfer.backbone import WEIGHTS
-from shared.transfer.cam import EVIDENCE_THRESHOLD, JOIN
+from shared.transfer.cam import EVIDENCE_THRESHOLD, JOIN, MIN_CAM_SIZE
 from shared.transfer.recipe import PROBE_LR_SCALE
 
 HERE = Path(__file__).resolve().parent  # in a Space bundle, beside models.json
@@ -85,11 +85,11 @@ HOW_IT_WORKS = f"""
 **Your image:** for the digit model, a drawing or photo is made to look like the training
 digits: a light background is inverted to white ink on black, the ink is cropped, squared and
 shrunk to 8x8 pixels. **Where the object is:** Grad-CAM weighs a feature map by the gradient of
-the top class; the evidence is the mean of two such maps, the deepest of at least 4x4 cells and
-the next finer one. The box surrounds the evidence above {EVIDENCE_THRESHOLD:.0%} of its range (its
-pieces joined across gaps of up to {JOIN:.1%} of the map's side, keeping the piece with the
-peak); on a plain background (a drawing, a scan) it is clipped to the strokes that evidence
-touches. It is drawn on your own image.
+the top class; the evidence is the mean of two such maps, the deepest one at least
+{MIN_CAM_SIZE}x{MIN_CAM_SIZE} cells wide and the next finer one. The box surrounds the evidence
+above {EVIDENCE_THRESHOLD:.0%} of its range (pieces up to {JOIN:.1%} of the map's side apart
+joined, the piece with the peak kept); on a plain background (a drawing, a scan) it is clipped
+to the strokes that evidence touches. It is drawn on your own image.
 
 **Limits:** uploads up to {MAX_FILE_SIZE}; images up to {data.MAX_PIXELS:,} pixels; a fine-tune
 zip up to {finetune_tab.APP_MAX_IMAGES} images, {data.MAX_UNZIPPED_BYTES // 2**20} MB unpacked,

@@ -242,3 +242,14 @@ def test_an_evicted_session_model_is_named_by_the_one_notice_and_the_served_one_
         answer = app.classify.classify_file(path, ticket)
     assert answer.labels == served.labels and answer.box == served.box
     assert "Your model fine-tuned on cats, dogs was removed" in sessions.notice(ticket)
+
+
+def test_how_it_works_states_the_rules_the_code_follows(monkeypatch, tmp_path):
+    from shared.transfer import cam, recipe
+
+    monkeypatch.setenv("TRANSFER_MODEL", str(tmp_path / "nothing-here"))
+    text = " ".join(load_app("transfer", "transfer_app_text").HOW_IT_WORKS.split())
+    assert f"it learns at {recipe.PROBE_LR_SCALE:g}x the schedule's rate" in text
+    # the box: cam.object_box's rule, not the older "above half its peak"
+    assert f"above {cam.EVIDENCE_THRESHOLD:.0%} of its range" in text and "half" not in text
+    assert "the mean of two such maps" in text and "clipped to the strokes" in text
