@@ -62,6 +62,7 @@ class ZipRun:
         return self.train(base, Path(path), epochs, ticket, on_epoch)
 
     def train(self, base, path: Path, epochs: int, ticket: Ticket | None, on_epoch) -> tuple:
+        """Train on the zip at `path` from `base`, keep the model as `ticket`'s: the answer."""
         raise NotImplementedError
 
     def form(self, upload: gr.File, session: gr.State, shown: Callable[[], tuple], api_name: str):
