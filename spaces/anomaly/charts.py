@@ -36,11 +36,13 @@ def _figure() -> go.Figure:
 
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title), height=height, margin=dict(l=50, r=20, t=50, b=40),
+        title=dict(text=title),
+        height=height,
+        margin=dict(l=50, r=20, t=50, b=40),
         hovermode="closest",
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
         template=TEMPLATE,
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -49,16 +51,25 @@ def histogram(frame: pd.DataFrame, threshold: float) -> go.Figure:
     fig = _figure()
     for group, part in frame.groupby("group", sort=False):
         fig.add_bar(
-            x=part["error"], y=part["samples"], width=part["right"] - part["left"], name=group,
-            marker_color=COLORS.get(group, NORMAL), opacity=0.6,
+            x=part["error"],
+            y=part["samples"],
+            width=part["right"] - part["left"],
+            name=group,
+            marker_color=COLORS.get(group, NORMAL),
+            opacity=0.6,
             customdata=part[["left", "right"]].to_numpy(),
             hovertemplate="errors %{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y} samples",
-        )  # fmt: skip
+        )
     fig.add_vline(x=threshold, line_dash="dash", line_color=LINE)
     fig.add_annotation(
-        x=threshold, y=1, yref="paper", text=f"threshold {threshold:.4g}", showarrow=False,
-        xanchor="left", yanchor="top",
-    )  # fmt: skip
+        x=threshold,
+        y=1,
+        yref="paper",
+        text=f"threshold {threshold:.4g}",
+        showarrow=False,
+        xanchor="left",
+        yanchor="top",
+    )
     filled = frame["samples"][frame["samples"] > 0]
     log = len(filled) > 0 and filled.max() > LOG_RATIO * filled.min()
     fig.update_layout(barmode="overlay", bargap=0)
@@ -73,21 +84,17 @@ def histogram(frame: pd.DataFrame, threshold: float) -> go.Figure:
 def series(frame: pd.DataFrame) -> go.Figure:
     """The (downsampled) series, its flagged points in red and labelled anomalies in amber."""
     fig = _figure()
-    fig.add_scatter(
-        x=frame["time step"], y=frame["value"], mode="lines", name="series",
-        line=dict(color=NORMAL, width=1),
-    )  # fmt: skip
+
+    def points(part: pd.DataFrame, name: str, mode: str, **style) -> None:
+        fig.add_scatter(x=part["time step"], y=part["value"], mode=mode, name=name, **style)
+
+    points(frame, "series", "lines", line=dict(color=NORMAL, width=1))
     labelled = frame[frame["labelled"] > 0]
     if len(labelled):
-        fig.add_scatter(
-            x=labelled["time step"], y=labelled["value"], mode="markers", name="labelled anomaly",
-            marker=dict(color=LABELLED, size=6, symbol="square-open"),
-        )  # fmt: skip
+        marker = dict(color=LABELLED, size=6, symbol="square-open")
+        points(labelled, "labelled anomaly", "markers", marker=marker)
     hits = frame[frame["flagged"]]
-    fig.add_scatter(
-        x=hits["time step"], y=hits["value"], mode="markers", name="flagged",
-        marker=dict(color=ANOMALY, size=4),
-    )  # fmt: skip
+    points(hits, "flagged", "markers", marker=dict(color=ANOMALY, size=4))
     fig.update_xaxes(title="time step")
     _layout(fig, f"Series: {len(hits):,} points flagged", height=300)
     return fig.update_layout(hovermode="x")  # the value at the time step under the mouse
@@ -103,10 +110,15 @@ def roc_pr(roc: pd.DataFrame, pr: pd.DataFrame) -> go.Figure:
         for curve, part in frame.groupby("curve", sort=False):
             chance = curve == "chance"
             fig.add_scatter(
-                x=part[x], y=part[y], mode="lines", name=curve, row=1, col=col,
+                x=part[x],
+                y=part[y],
+                mode="lines",
+                name=curve,
+                row=1,
+                col=col,
                 line=dict(color=CHANCE if chance else ANOMALY, dash="dot" if chance else None),
                 showlegend=not chance or col == 1,
-            )  # fmt: skip
+            )
         fig.update_xaxes(title=x, range=[0, 1], row=1, col=col)
         fig.update_yaxes(title=y, range=[0, 1.02], row=1, col=col)
     _layout(fig, "")
