@@ -23,7 +23,7 @@ from shared.anomaly.builtin import load_builtin
 from shared.anomaly.data import window_labels, windows
 from shared.anomaly.model import Autoencoder
 from shared.anomaly.plots import error_histogram, loss_curves, sample_lines, series_points
-from shared.anomaly.scoring import RULES, flags, metrics, point_scores
+from shared.anomaly.scoring import RULES, decisions, flags, metrics, point_scores
 from shared.anomaly.upload import table_from_frame
 from shared.errors import UserInputError
 
@@ -177,7 +177,7 @@ def compare_rules(scored: Scored) -> tuple[pd.DataFrame, str]:
         row = {"rule": RULES[key].label, "threshold": value}
         row["flagged"] = int(flags(scored.errors, value).sum())
         if scored.labels is not None:
-            m = metrics(scored.errors, scored.labels, value)
+            m = decisions(scored.errors, scored.labels, value)
             row.update({k: round(m[k], 3) for k in ("precision", "recall", "f1")})
         rows.append(row | {"in use": "yes" if key == c.threshold_rule else ""})
     if not rows:

@@ -2,10 +2,11 @@
 
 Where an answer depends only on a few built-in choices (the served model on a built-in
 dataset), making it again for every visitor costs more than the rest of the request. Measured
-in the anomaly app on 2 cores: the served model's ECG answer (scoring 9,801 windows, the
-threshold rules, the CSV and three figures) took 1.2-2.0 s to make, where Gradio answers a
-request for a made one in about 70 ms; benchmarks/load.py's built-in ECG plan answers 20
-clients from the memo (benchmarks/results/load.md).
+in the anomaly app on 2 cores (load 7): the served model's ECG answer (scoring 9,801 windows,
+the threshold rules, the CSV and three figures) took 92-99 ms of CPU to make (230-250 ms
+wall) and 0.07 ms to hand back from here, where Gradio's own work for that request was about
+70 ms of server CPU: without the memo the built-in ECG plan of benchmarks/load.py would cost
+the server more than twice as much per answer.
 
 An answer can hold a file that something outside the app removes (a temp cleaner takes a CSV):
 `fresh` says whether a kept answer still holds, and one that does not is made again.
