@@ -116,6 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         vars(args).update(QUICK)
+    parallel.resolve_workers(args)
     args.methods = [m for m in args.methods.split(",") if m]
     unknown = set(args.methods) - set(recipe.METHODS)
     if unknown or not args.methods:
@@ -280,10 +281,31 @@ def write_card(args, out: Path, metrics: dict) -> None:
         datasets=["sklearn-digits"] if args.data is None else [],
         eval_results=results,
         command=training_command("training.detect"),
+        extra=settings_section(args, metrics),
         usage=f"""from shared.detect import hub_io
 detector = hub_io.load("{out.name}")  # or "ORG/NAME" on the Hub""",
         pipeline_tag="object-detection",
     )
+
+
+def settings_section(args, metrics: dict) -> str:
+    """Which settings made each figure: scenes, epochs and seed per comparison."""
+    rows = "\n".join(
+        f"| {setting} | {metrics[setting]['scenes']} | {metrics[setting]['epochs']} | {args.seed} "
+        f"| {', '.join(m.replace('_', ' ') for m in metrics[setting]['results'])} |"
+        for setting in ("full", "few")
+        if setting in metrics
+    )
+    return f"""
+## Comparison settings
+
+Each figure is one real run of its method (seed {args.seed}; scratch from random weights, the
+others from the backbone source), evaluated on the same held-out test images.
+
+| setting | training scenes | epochs | seed | methods |
+|---|---|---|---|---|
+{rows}
+"""
 
 
 if __name__ == "__main__":

@@ -38,10 +38,19 @@ def add_workers_arg(parser, what: str = "comparison runs") -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=default_workers(),
+        default=None,
         help=f"worker processes for the {what}, each on --threads torch threads; the results "
-        "are the same for any number (default: the cores, here %(default)s)",
+        f"are the same for any number (default: the cores, here {default_workers()}; 1 with "
+        "--quick, whose runs take less time than starting a worker)",
     )
+
+
+def resolve_workers(args) -> None:
+    """`--workers` not given: the cores, or 1 for a --quick run."""
+    if args.workers is None:
+        args.workers = 1 if args.quick else default_workers()
+    if args.workers < 1:
+        raise SystemExit("--workers: at least 1")
 
 
 @dataclass
@@ -54,7 +63,7 @@ class Job:
     after: Sequence[str] = ()  # names of jobs whose results this one needs (as `needs=`)
 
 
-def _resolve(function: str) -> Callable:
+def resolve(function: str) -> Callable:
     module, name = function.split(":")
     return getattr(importlib.import_module(module), name)
 
@@ -73,7 +82,7 @@ def _call(function: str, kwargs: dict, threads: int, quiet: bool) -> tuple[Any, 
     start = time.perf_counter()
     sink = contextlib.redirect_stderr(io.StringIO()) if quiet else contextlib.nullcontext()
     with sink:
-        result = _resolve(function)(**kwargs)
+        result = resolve(function)(**kwargs)
     return result, time.perf_counter() - start
 
 
@@ -116,7 +125,9 @@ def run_jobs(
     pending = list(jobs)
     if workers <= 1 or len(jobs) <= 1 or _distributed():
         while pending:
-            job = next(j for j in pending if all(n in results for n in j.after))
+            job = next((j for j in pending if all(n in results for n in j.after)), None)
+            if job is None:
+                raise ValueError(f"jobs wait on jobs that are not there: {pending}")
             pending.remove(job)
             result, seconds = _call(job.function, kwargs_of(job), threads, quiet=False)
             results[job.name] = result
