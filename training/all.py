@@ -19,6 +19,8 @@ metrics.json are the ones each `python -m training.<app> --out artifacts/<app>` 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 
 from shared.hub import artifacts_dir
@@ -43,9 +45,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def main_job(module: str, argv: list[str]) -> None:
-    """`python -m <module> <argv>` in a worker process."""
-    parallel.resolve(f"{module}:main")(argv)
+def main_job(module: str, argv: list[str]) -> str:
+    """`python -m <module> <argv>`, from a worker process: as its own process, because a job
+    may start processes of its own (gensim's corpus reader does), which a pool worker must not.
+    Returns its last line of output, for the progress line."""
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"python -m {module} failed:\n{proc.stderr[-4000:]}")
+    last = [line for line in proc.stdout.splitlines() if line.strip()][-1:]
+    return last[0] if last else ""
 
 
 def main(argv=None) -> None:
@@ -61,12 +69,19 @@ def main(argv=None) -> None:
     def argv_of(name: str) -> list[str]:
         return ["--out", str(root / name)]
 
+    with parallel.shared_pool(args.workers):  # the workers start once for the three steps
+        _steps(args, todo, argv_of)
+    print(f"trained {', '.join(todo)} in {time.perf_counter() - start:.0f} s")
+
+
+def _steps(args, todo: list[str], argv_of) -> None:
     first = [name for name in ("pretrained", "anomaly", "cbow") if name in todo]
     if first:
         print(f"step 1/3: {', '.join(first)}", flush=True)
         jobs = [
             parallel.Job(name, "training.all:main_job",
-                         {"module": MODULE.get(name, f"training.{name}"), "argv": argv_of(name)})
+                         {"module": MODULE.get(name, f"training.{name}"), "argv": argv_of(name)},
+                         summary=str)
             for name in first
         ]  # fmt: skip
         parallel.run_jobs(jobs, args.workers, label="step 1/3")
@@ -75,7 +90,6 @@ def main(argv=None) -> None:
         if name in todo:
             print(f"step {step}/3: {name} and its comparisons", flush=True)
             parallel.resolve(f"training.{name}:main")([*argv_of(name), *workers])
-    print(f"trained {', '.join(todo)} in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import io
 import multiprocessing
 import os
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -80,10 +81,49 @@ def _call(function: str, kwargs: dict, threads: int, quiet: bool) -> tuple[Any, 
 
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    sink = contextlib.redirect_stderr(io.StringIO()) if quiet else contextlib.nullcontext()
-    with sink:
-        result = resolve(function)(**kwargs)
+    captured = io.StringIO()
+    sink = contextlib.redirect_stderr(captured) if quiet else contextlib.nullcontext()
+    try:
+        with sink:
+            result = resolve(function)(**kwargs)
+    except Exception as err:
+        if not quiet:
+            raise
+        # an exception may not pickle back to the parent (one holding a generator does not):
+        # send its traceback and what the job wrote to stderr as text
+        raise JobError(
+            f"{function} failed:\n{traceback.format_exc()}\n{captured.getvalue()[-4000:]}"
+        ) from err
     return result, time.perf_counter() - start
+
+
+class JobError(RuntimeError):
+    """A job failed in a worker process; the message holds its traceback."""
+
+
+_SHARED: dict = {}  # the pool of `shared_pool`, while one is open
+
+
+def _pool(workers: int, threads: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("spawn")  # torch's threads are not fork-safe
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
+    )
+
+
+@contextlib.contextmanager
+def shared_pool(workers: int, threads: int = 1):
+    """One pool of `workers` processes for every `run_jobs` inside (their `workers` ignored):
+    `python -m training.all` starts its workers once for its three steps, not once per step."""
+    if workers <= 1 or _distributed():
+        yield
+        return
+    with _pool(workers, threads) as pool:
+        _SHARED["pool"] = pool
+        try:
+            yield
+        finally:
+            _SHARED.pop("pool", None)
 
 
 def _distributed() -> bool:
@@ -123,7 +163,8 @@ def run_jobs(
         return {**job.kwargs, "needs": {name: results[name] for name in job.after}}
 
     pending = list(jobs)
-    if workers <= 1 or len(jobs) <= 1 or _distributed():
+    pool = _SHARED.get("pool")
+    if pool is None and (workers <= 1 or len(jobs) <= 1 or _distributed()):
         while pending:
             job = next((j for j in pending if all(n in results for n in j.after)), None)
             if job is None:
@@ -133,17 +174,16 @@ def run_jobs(
             results[job.name] = result
             report(job, result, seconds)
         return results
-    print(f"{prefix}{len(jobs)} runs on {min(workers, len(jobs))} worker processes", flush=True)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        min(workers, len(jobs)), mp_context=context, initializer=_init_worker, initargs=(threads,)
-    ) as pool:
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            workers = min(workers, len(jobs))
+            print(f"{prefix}{len(jobs)} runs on {workers} worker processes", flush=True)
+            pool = stack.enter_context(_pool(workers, threads))
         running = {}
         while pending or running:
             for job in [j for j in pending if all(n in results for n in j.after)]:
                 pending.remove(job)
-                future = pool.submit(_call, job.function, kwargs_of(job), threads, True)
-                running[future] = job
+                running[pool.submit(_call, job.function, kwargs_of(job), threads, True)] = job
             if not running:
                 raise ValueError(f"jobs wait on jobs that are not there: {pending}")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -58,8 +58,11 @@ def test_missing_trains_only_the_folders_that_are_not_there(calls, tmp_path, cap
     assert calls == [] and "nothing to train" in capsys.readouterr().out
 
 
-def test_a_worker_runs_a_training_module_main(monkeypatch):
-    seen = []
-    monkeypatch.setattr(transfer, "main", seen.append)
-    train_all.main_job("training.transfer", ["--out", "x"])
-    assert seen == [["--out", "x"]]
+def test_a_worker_runs_a_training_command_as_its_own_process(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path))
+    # CBOW's corpus reader starts processes of its own: the reason for a process per command
+    last = train_all.main_job("training.cbow", ["--quick", "--out", str(tmp_path / "cbow")])
+    assert last == f"saved to {tmp_path / 'cbow'}"
+    assert (tmp_path / "cbow" / "config.json").is_file()
+    with pytest.raises(RuntimeError, match="python -m training.cbow failed"):
+        train_all.main_job("training.cbow", ["--no-such-flag"])

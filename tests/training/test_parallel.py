@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from timm.data import resolve_model_data_config
@@ -22,6 +24,18 @@ def test_jobs_run_after_the_jobs_they_need_and_each_prints_a_line(capsys):
         assert results == {"a": {"x": 1}, "b": {"y": 2, "needs": {"a": {"x": 1}}}}
         lines = [line for line in capsys.readouterr().out.splitlines() if "/2]" in line]
         assert [line.split(" (")[0] for line in lines] == ["demo: [1/2] a", "demo: [2/2] b: y=2"]
+
+
+def test_a_shared_pool_serves_every_run_inside_it():
+    def pids():
+        jobs = [parallel.Job(str(i), "os:getpid") for i in range(4)]
+        return set(parallel.run_jobs(jobs, 1).values())
+
+    assert pids() == {os.getpid()}  # one worker: here
+    with parallel.shared_pool(2):
+        first, second = pids(), pids()
+    assert os.getpid() not in first | second and len(first | second) <= 2  # the same two
+    assert pids() == {os.getpid()}  # closed with the block
 
 
 def test_bad_job_lists_are_refused():
