@@ -150,7 +150,7 @@ def test_session_vectors_stay_within_the_budget_however_many_visitors_train(
 
     # the first visitor's vectors were evicted: told so by name, answered by the default vectors
     text, *_ = visitors[0].predict(api_name="/model")
-    assert "Your vectors trained on largest.txt at " in text and "was removed" in text
+    assert "Your vectors trained on largest.txt at " in text and "were removed" in text
     assert "Default model" in text
     default = [w for w, _ in app.SESSIONS.served.model.vectors.most_similar("police", topn=3)]
     assert [r[0] for r in visitors[0].predict("police", 3, api_name="/most_similar")["data"]] == (
@@ -158,7 +158,7 @@ def test_session_vectors_stay_within_the_budget_however_many_visitors_train(
     )
     # the last visitor still has theirs
     text, *_ = visitors[-1].predict(api_name="/model")
-    assert "Trained in this session" in text and "was removed" not in text
+    assert "Trained in this session" in text and "were removed" not in text
     word = made_up_words(1)[0]
     assert len(visitors[-1].predict(word, 3, api_name="/most_similar")["data"]) == 3
 

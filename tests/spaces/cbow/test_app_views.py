@@ -205,7 +205,7 @@ def test_the_signed_in_visitor_pushes_the_clis_folder_which_loads_as_the_app_def
 def test_vectors_evicted_from_the_memory_budget_are_named_not_pushed(app, fake_hub):
     gone = Ticket("no-longer-in-the-store", "vectors trained on notes.txt at 10:00:00 UTC", 1)
     push = handler(app.train_tab.push, app.SESSIONS)
-    with pytest.raises(gr.Error, match="Your vectors trained on notes.txt at 10:00:00 UTC was"):
+    with pytest.raises(gr.Error, match="Your vectors trained on notes.txt at 10:00:00 UTC were"):
         push(gone, "my-vectors", ALICE, TOKEN)
     assert fake_hub["log"] == []
 
@@ -215,7 +215,7 @@ def test_an_evicted_session_is_warned_once_and_the_model_tab_names_what_answers(
     monkeypatch.setattr(gr, "Warning", warned.append)
     gone = Ticket("no-longer-in-the-store", "vectors trained on notes.txt at 10:00:00 UTC", 1)
     text, settings, loss = app.model_tab.model_panel(app.SESSIONS, gone)
-    assert text.startswith("⚠️ Your vectors trained on notes.txt at 10:00:00 UTC was removed")
+    assert text.startswith("⚠️ Your vectors trained on notes.txt at 10:00:00 UTC were removed")
     assert len(warned) == 1 and warned[0] in text  # the one notice, also as a warning
     served = app.SESSIONS.served.model
     assert "**Default model**" in text and settings == dataclasses.asdict(served.config)
