@@ -100,7 +100,7 @@ def test_without_a_model_the_first_view_says_how_to_get_one_and_requests_are_ref
     with client_for(app_module.demo) as client, pytest.raises(Exception) as info:
         client.predict(*args, api_name=endpoint)
     text = str(info.value)
-    assert f"No {sessions.what} is loaded" in text and "not trained yet" in text, text
+    assert f"No {sessions.what} " in text and "loaded" in text and "not trained yet" in text, text
     assert "Traceback" not in text
 
 
