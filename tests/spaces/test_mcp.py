@@ -179,7 +179,7 @@ def test_the_transfer_tools_are_classify_and_detect_and_an_example_is_classified
     assert not result.isError, result
     (text,) = [part.text for part in result.content if part.type == "text"]
     image, labels, heatmap, box = ast.literal_eval(text)  # Gradio sends the outputs' repr
-    _, expected, _, expected_box = transfer.classify_example(3)  # the same, in-process
+    _, expected, _, expected_box = transfer.classify.classify_example(3)  # in-process
     assert image["orig_name"].startswith("digit-3-") and heatmap["url"].startswith(url)
     assert labels["label"] == max(expected, key=expected.get)
     assert {c["label"]: c["confidence"] for c in labels["confidences"]} == pytest.approx(expected)
