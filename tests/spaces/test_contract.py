@@ -9,6 +9,7 @@ and one bad request. Everything else comes from the convention every app follows
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from pathlib import Path
@@ -71,6 +72,70 @@ def test_queue_and_training_concurrency_are_bounded(app_module):
     assert trains  # every app trains in the page
     for fn in trains:
         assert fn.concurrency_limit == TRAIN_CONCURRENCY, fn.api_name
+
+
+# (app, its Sessions in the module, a visitor's request that a session's own model answers)
+SESSION_REQUESTS = [
+    ("anomaly", "SESSIONS", "detect", lambda tmp: ("ecg", 0, None, "", False)),
+    ("cbow", "SESSIONS", "most_similar", lambda tmp: ("king", 5)),
+    ("transfer", "SESSIONS", "classify", lambda tmp: (str(digit_png(tmp)),)),
+    ("transfer", "DETECTORS", "detect_scene", lambda tmp: (7, 0.5)),
+]
+
+
+def digit_png(folder: Path) -> Path:
+    image = Image.new("L", (64, 64), 0)
+    image.paste(255, (28, 10, 36, 54))  # a "1"
+    image.save(folder / "one.png")
+    return folder / "one.png"
+
+
+def call_event(module, api_name: str, args: tuple, sessions, ticket):
+    """The page's event `api_name` called in-process, as Gradio would after preprocessing, with
+    `ticket` in the session's gr.State (the one `sessions` frees) and other states at their
+    initial values."""
+    (fn,) = [f for f in module.demo.fns.values() if f.api_name == api_name]
+    values = iter(args)
+    inputs = []
+    for block in fn.inputs:
+        if isinstance(block, gr.State):
+            mine = block.delete_callback == sessions.store.discard
+            inputs.append(ticket if mine else block.value)
+        else:
+            inputs.append(next(values))
+    answer = fn.fn(*inputs)
+    return list(answer)[-1] if inspect.isgenerator(answer) else answer
+
+
+def texts(answer) -> list[str]:
+    items = answer if isinstance(answer, (tuple, list)) else [answer]
+    return [item for item in items if isinstance(item, str)]
+
+
+@pytest.mark.parametrize(
+    ("app", "attribute", "api_name", "make_args"),
+    SESSION_REQUESTS,
+    ids=[f"{r[0]}-{r[2]}" for r in SESSION_REQUESTS],
+)
+def test_an_evicted_session_gets_the_one_notice_once_and_the_served_answer(
+    app, attribute, api_name, make_args, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(f"{app.upper()}_MODEL", str(quick_model(app)))
+    if attribute == "DETECTORS":
+        monkeypatch.setenv("DETECT_MODEL", str(quick_model("detect")))
+    module = load_app(app, f"{app}_app_contract_evicted")
+    sessions = getattr(module, attribute)
+    assert sessions.served.model is not None
+    ticket = sessions.store.put(object(), 1, f"{sessions.what} trained on probe.csv")
+    sessions.store.discard(ticket)  # what the budget does to the least recently used
+    args = make_args(tmp_path)
+    served = call_event(module, api_name, args, sessions, None)
+    warned = []
+    monkeypatch.setattr(gr, "Warning", warned.append)
+    answer = call_event(module, api_name, args, sessions, ticket)
+    assert warned == [sessions.notice(ticket)]  # once, as a warning, in the one wording
+    assert texts(answer) == texts(served)  # answered by the served model, as a visitor without
+    assert not any("probe.csv" in text for text in texts(answer))  # not in a summary too
 
 
 @pytest.mark.parametrize(
