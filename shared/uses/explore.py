@@ -177,3 +177,75 @@ def grid(images: np.ndarray, columns: int = 8, gap: int = 1) -> np.ndarray:
         r, c = divmod(i, columns)
         out[r * cell : r * cell + SIDE, c * cell : c * cell + SIDE] = image
     return out
+
+
+RAW_BYTES = 64  # an 8x8 digit stored plainly, one byte per pixel
+CLOSE = 0.25  # an MSE within 25% of PCA's: a difference no one sees in an 8x8 digit
+
+
+def compression_summary(rows: list[dict]) -> str:
+    """Where the autoencoder's codes beat PCA's, and where the difference stops mattering.
+
+    Read from metrics.json's `compression` rows, so the sentence follows the numbers: a code
+    size is won when the autoencoder's MSE is lower, and stops mattering once it is within
+    CLOSE of PCA's or once the code takes as many bytes as the raw digit.
+    """
+    won = [r for r in rows if r["autoencoder_mse"] < r["pca_mse"]]
+    if not won:
+        return "PCA reconstructs the digits as well as the autoencoder at every code size."
+    lead = ", ".join(f"{r['pca_mse'] / r['autoencoder_mse']:.1f}x at {r['code_size']}" for r in won)
+    sizes = ("code size " if len(won) == 1 else "code sizes ") + _join(
+        [str(r["code_size"]) for r in won]
+    )
+    text = (
+        f"The autoencoder beats PCA at {sizes} (its MSE is lower by {lead}): "
+        "a curved map of the digits keeps more of them in the same few numbers."
+    )
+    faded = [
+        r
+        for r in rows
+        if r["autoencoder_mse"] >= (1 - CLOSE) * r["pca_mse"] or r["bytes"] >= RAW_BYTES
+    ]
+    if faded:
+        first = faded[0]
+        text += (
+            f" From {first['code_size']} numbers ({first['bytes']} bytes) on it stops mattering:"
+            f" the two are within {CLOSE:.0%} of each other"
+        )
+        if first["bytes"] >= RAW_BYTES:
+            text += f", and a float32 code is as big as the raw digit ({RAW_BYTES} bytes)"
+        text += "."
+    return text + (
+        " And only this decoder, trained on these digits, can read its codes back: it is "
+        "specific to its data, where a general codec such as PNG or JPEG is not."
+    )
+
+
+FEATURES = {"code": "the autoencoder's code", "pca": "PCA", "pixel": "raw pixels"}
+
+
+def features_summary(rows: list[dict], code_size: int) -> str:
+    """Which features a linear classifier reads best at each number of labels, as it came out."""
+    best = {r["labels_per_class"]: max(FEATURES, key=lambda k: r[f"{k}_accuracy"]) for r in rows}
+    said = []
+    for name, label in FEATURES.items():
+        counts = [str(n) for n, b in best.items() if b == name]
+        if counts:
+            scores = ", ".join(
+                f"{r[f'{name}_accuracy']:.2f}" for r in rows if best[r["labels_per_class"]] == name
+            )
+            said.append(f"{label} at {_join(counts)} labels per class ({scores})")
+    text = f"Best features: {'; '.join(said)}."
+    code_wins = sum(b == "code" for b in best.values())
+    if code_wins == len(best):
+        return text + f" Here the {code_size}-D code is the better feature at every count."
+    if code_wins == 0:
+        return text + (
+            f" The {code_size}-D code is not automatically the better feature: it is trained "
+            "to redraw digits, not to tell them apart."
+        )
+    return text + f" Whether the {code_size}-D code helps depends on how many labels there are."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
