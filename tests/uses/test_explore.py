@@ -145,3 +145,53 @@ def test_the_served_model_finds_the_builtin_it_was_trained_on():
     assert explore.served_task(ecg).stride == 50 and explore.served_task(ecg).window == 200
     model.config.dataset = "my upload.csv"
     assert explore.served_task(model) is None
+
+
+def compression_rows(pairs):
+    return [
+        {"code_size": k, "bytes": 4 * k, "autoencoder_mse": ae, "pca_mse": pca}
+        for k, (ae, pca) in zip((2, 4, 8, 16), pairs, strict=True)
+    ]
+
+
+def test_the_compression_sentence_follows_the_numbers():
+    text = explore.compression_summary(
+        compression_rows([(0.03, 0.05), (0.02, 0.04), (0.01, 0.03), (0.012, 0.01)])
+    )
+    assert (
+        "beats PCA at code sizes 2, 4 and 8 (" in text and "1.7x at 2, 2.0x at 4, 3.0x at 8" in text
+    )
+    assert "From 16 numbers (64 bytes) on it stops mattering" in text
+    assert "as big as the raw digit" in text  # 16 float32 numbers are 64 bytes
+    early = explore.compression_summary(
+        compression_rows([(0.03, 0.05), (0.02, 0.022), (0.01, 0.03), (0.009, 0.01)])
+    )
+    assert "From 4 numbers (16 bytes) on it stops mattering" in early and "raw digit" not in early
+    lost = explore.compression_summary(compression_rows([(0.06, 0.05)] * 4))
+    assert lost.startswith("PCA reconstructs the digits as well as the autoencoder")
+
+
+def feature_rows(*accuracies):
+    return [
+        {"labels_per_class": n, "code_accuracy": c, "pca_accuracy": p, "pixel_accuracy": x}
+        for n, (c, p, x) in zip((5, 10, 50), accuracies, strict=True)
+    ]
+
+
+def test_the_features_sentence_says_whichever_way_it_came_out():
+    pixels = explore.features_summary(
+        feature_rows((0.8, 0.7, 0.84), (0.85, 0.8, 0.9), (0.88, 0.9, 0.96)), 8
+    )
+    assert "raw pixels at 5, 10 and 50 labels per class (0.84, 0.90, 0.96)" in pixels
+    assert "not automatically the better feature" in pixels
+    code = explore.features_summary(
+        feature_rows((0.9, 0.7, 0.8), (0.92, 0.8, 0.9), (0.97, 0.9, 0.96)), 8
+    )
+    assert (
+        "the autoencoder's code at 5, 10 and 50" in code and "better feature at every count" in code
+    )
+    mixed = explore.features_summary(
+        feature_rows((0.9, 0.7, 0.8), (0.85, 0.8, 0.9), (0.88, 0.97, 0.96)), 8
+    )
+    assert "the autoencoder's code at 5 labels" in mixed and "PCA at 50" in mixed
+    assert "depends on how many labels" in mixed
