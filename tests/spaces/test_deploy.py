@@ -125,7 +125,7 @@ def start_bundle(bundle: Path, env: dict[str, str]) -> tuple[subprocess.Popen, C
 def space_env(hf_home: Path) -> dict[str, str]:
     """The environment of a Space: the preloaded HF cache, offline, no model variables."""
     drop = {"HUB_ORG", "ARTIFACTS_DIR", "HF_HUB_CACHE", "PYTHONPATH"}
-    drop |= {f"{app.upper()}_MODEL" for app in (*APPS, "detect")}
+    drop |= {f"{app.upper()}_MODEL" for app in (*APPS, "detect", "anomaly_uses")}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     return {**env, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
 
