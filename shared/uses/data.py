@@ -22,6 +22,7 @@ PIXELS = SIDE * SIDE
 INK_MAX = 16.0  # load_digits counts ink from 0 to 16 per pixel
 TEST_FRACTION = 0.3  # the issue's 70/30 split
 MAX_SIDE = 4096  # a drawing or upload larger than this is refused rather than resampled
+BLANK = 0.05  # ink below this brightness (of 1) is paper: an image with no more is blank
 
 
 class ImageError(UserInputError):
@@ -56,7 +57,8 @@ def to_digit(image: np.ndarray | None) -> np.ndarray:
 
     Takes what a person gives: an 8x8 digit from the data, or a drawing or photo of any size
     (grey, RGB or RGBA; 0-255 or 0-1). Transparent pixels count as background, a light
-    background is inverted, the picture is averaged down to 8x8 and its ink stretched to 1.
+    background is inverted, the square around the ink is averaged down to 8x8 and the ink
+    stretched to 1.
     """
     if image is None:
         raise ImageError("No image: pick a digit or draw one.")
@@ -82,12 +84,25 @@ def to_digit(image: np.ndarray | None) -> np.ndarray:
     pixels = np.clip(pixels, 0, 1)
     if np.median(pixels) > 0.5:  # dark ink on a light ground, as people draw: invert
         pixels = 1 - pixels
-    if pixels.shape != (SIDE, SIDE):
-        small = Image.fromarray(pixels.astype(np.float32), mode="F")
-        pixels = np.asarray(small.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.float64)
-    if pixels.max() < 0.05:
+    if pixels.max() < BLANK:
         raise ImageError("The image is blank: draw or pick a digit.")
+    if pixels.shape != (SIDE, SIDE):
+        square = Image.fromarray(_ink_square(pixels).astype(np.float32), mode="F")
+        pixels = np.asarray(square.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.float64)
     return (pixels / pixels.max()).astype(np.float32)
+
+
+def _ink_square(pixels: np.ndarray) -> np.ndarray:
+    """The smallest square around the ink, centred on it: the digits' strokes fill their
+    frame's height, and a digit drawn small in a corner should look like them."""
+    rows, cols = np.nonzero(pixels >= BLANK * pixels.max())
+    top, left = rows.min(), cols.min()
+    height, width = rows.max() + 1 - top, cols.max() + 1 - left
+    side = max(height, width)
+    square = np.zeros((side, side))
+    y, x = (side - height) // 2, (side - width) // 2
+    square[y : y + height, x : x + width] = pixels[top : top + height, left : left + width]
+    return square
 
 
 def _grey(pixels: np.ndarray) -> np.ndarray:

@@ -167,9 +167,8 @@ def recogniser(digits: Digits) -> LogisticRegression:
 
 def recognised(judge: LogisticRegression, images: np.ndarray) -> np.ndarray:
     """Which images the judge reads as one digit with probability >= RECOGNISED_PROB."""
-    return judge.predict_proba(np.asarray(images).reshape(len(images), -1)).max(1) >= (
-        RECOGNISED_PROB
-    )
+    rows = np.asarray(images).reshape(len(images), -1)
+    return judge.predict_proba(rows).max(1) >= RECOGNISED_PROB
 
 
 @torch.inference_mode()

@@ -34,19 +34,21 @@ def test_a_digit_of_the_data_stays_itself():
     assert np.allclose(to_digit(row * 16), row / row.max())  # load_digits' own 0-16 scale
 
 
-def test_a_drawing_on_white_becomes_bright_ink_on_dark():
+def test_a_drawing_on_white_becomes_bright_ink_on_dark_filling_the_frame():
     drawing = np.full((200, 200, 3), 255, dtype=np.uint8)
-    drawing[:, 75:100] = 0  # a black bar in the 4th of 8 columns (75-100 px)
+    drawing[10:106, 20:44] = 0  # a black "1", 96 px tall, drawn small in the top left corner
     digit = to_digit(drawing)
     assert digit.shape == (8, 8) and digit.dtype == np.float32
-    assert np.allclose(digit[:, 3], 1) and np.allclose(np.delete(digit, 3, axis=1), 0)
+    # the square around the ink (96 px) becomes the frame: the stroke runs its full height,
+    # centred in columns 3 and 4
+    assert np.allclose(digit[:, 3:5], 1) and np.allclose(digit[:, [0, 1, 5, 6, 7]], 0)
 
 
 def test_strokes_on_a_transparent_canvas_are_the_ink_whatever_their_colour():
     canvas = np.zeros((64, 64, 4), dtype=np.uint8)  # transparent black
-    canvas[8:16, :, 3] = 255  # an opaque black stroke across the 2nd row of blocks
+    canvas[8:16, :, 3] = 255  # an opaque black stroke across the canvas, 8 px thick
     digit = to_digit(canvas)
-    assert np.allclose(digit[1], 1) and np.allclose(np.delete(digit, 1, axis=0), 0)
+    assert np.allclose(digit[3:5], 1) and np.allclose(np.delete(digit, [3, 4], axis=0), 0)
 
 
 @pytest.mark.parametrize(
