@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--probe-lr-scale",
         type=float,
-        default=10.0,
+        default=recipe.PROBE_LR_SCALE,
         help="the head-only run's head learns this many times the schedule's rate (default: 10)",
     )
     p.add_argument("--dropout", type=float, default=0.2, help="head dropout (default: 0.2)")
