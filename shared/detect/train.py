@@ -124,6 +124,36 @@ def evaluate(detector: Detector, split: Sequence[Example]) -> dict:
     return mean_average_precision(answers, [t for _, t in split], detector.config.classes)
 
 
+def run_method(
+    config: DetectorConfig,
+    source: str | None,
+    train_split: Sequence[Example],
+    test_split: Sequence[Example],
+    stage_config: recipe.StageConfig,
+    method: str,
+    *,
+    seed: int = 0,
+    hub: bool = False,
+) -> tuple[Detector, dict]:
+    """One of METHODS: the trained detector, and its mAP, seconds and the stages it ran.
+
+    "scratch" starts from random weights; the others from `source` (or the Hub with `hub`).
+    Each run starts from `seed` alone, so runs give the same numbers in any order or process.
+    """
+    detector = build(config, None if method == "scratch" else source, seed, hub=hub)
+    if method == "scratch" and hub:
+        detector = build(config, None, seed)
+    start = time.perf_counter()
+    stages = train(detector, train_split, stage_config, method, seed=seed)
+    seconds = time.perf_counter() - start
+    result = {
+        **evaluate(detector, test_split),
+        "train_seconds": seconds,
+        "stages": [dataclasses.asdict(s) for s in stages],
+    }
+    return detector, result
+
+
 def compare(
     config: DetectorConfig,
     source: str | None,
@@ -135,25 +165,15 @@ def compare(
     methods: Sequence[str] = METHODS,
     hub: bool = False,
 ) -> dict:
-    """Each method on the same scenes, epochs and seed: mAP, seconds and the stages it ran.
+    """Each method on the same scenes, epochs and seed (`run_method`, one after another).
 
-    "scratch" starts from random weights; the others from `source` (or the Hub with `hub`).
     Returns {"results": {method: {...}}, "models": {method: Detector}}.
     """
     results, models = {}, {}
     for method in methods:
-        detector = build(config, None if method == "scratch" else source, seed, hub=hub)
-        if method == "scratch" and hub:
-            detector = build(config, None, seed)
-        start = time.perf_counter()
-        stages = train(detector, train_split, stage_config, method, seed=seed)
-        seconds = time.perf_counter() - start
-        results[method] = {
-            **evaluate(detector, test_split),
-            "train_seconds": seconds,
-            "stages": [dataclasses.asdict(s) for s in stages],
-        }
-        models[method] = detector
+        models[method], results[method] = run_method(
+            config, source, train_split, test_split, stage_config, method, seed=seed, hub=hub
+        )
     return {"results": results, "models": models}
 
 

@@ -19,14 +19,7 @@ import finetune_tab
 import gradio as gr
 from PIL import Image
 
-from shared.app.launch import (
-    MAX_FILE_SIZE,
-    QUEUE_CONCURRENCY,
-    TRAIN_SECONDS,
-    delete_cache,
-    launch_kwargs,
-    prepare_to_serve,
-)
+from shared.app import launch
 from shared.app.served import load_default
 from shared.app.sessions import Sessions
 from shared.detect import hub_io as detect_io
@@ -91,16 +84,18 @@ above {EVIDENCE_THRESHOLD:.0%} of its range (pieces up to {JOIN:.1%} of the map'
 joined, the piece with the peak kept); on a plain background (a drawing, a scan) it is clipped
 to the strokes that evidence touches. It is drawn on your own image.
 
-**Limits:** uploads up to {MAX_FILE_SIZE}; images up to {data.MAX_PIXELS:,} pixels; a fine-tune
-zip up to {finetune_tab.APP_MAX_IMAGES} images, {data.MAX_UNZIPPED_BYTES // 2**20} MB unpacked,
-{finetune_tab.MAX_EPOCHS} epochs and {TRAIN_SECONDS} s of training; one fine-tune runs at a
-time. Fine-tuned models of all visitors share {SESSIONS.budget_mb:,.0f} MB
+**Limits:** uploads up to {launch.MAX_FILE_SIZE}; images up to {data.MAX_PIXELS:,} pixels; a
+fine-tune zip up to {finetune_tab.APP_MAX_IMAGES} images, {data.MAX_UNZIPPED_BYTES // 2**20} MB
+unpacked, {finetune_tab.MAX_EPOCHS} epochs and {launch.TRAIN_SECONDS} s of training; one
+fine-tune runs at a time. Fine-tuned models of all visitors share {SESSIONS.budget_mb:,.0f} MB
 (`TRANSFER_SESSION_BUDGET_MB`), each at most {finetune_tab.MAX_SESSION_MB} MB; when the budget
 is full, the least recently used is dropped and its visitor is told so. No pickle is ever
 loaded: weights are read from `model.safetensors` only.
 """
 
-with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete_cache()) as demo:
+with gr.Blocks(
+    title="Transfer learning of pretrained CNNs", delete_cache=launch.delete_cache()
+) as demo:
     gr.Markdown("# Transfer learning of pretrained CNNs")
     info = gr.Markdown(SESSIONS.served.status, elem_id="transfer-status")
     demo.load(model_info, outputs=info, api_name="model_info", **HIDDEN)
@@ -117,8 +112,8 @@ with gr.Blocks(title="Transfer learning of pretrained CNNs", delete_cache=delete
     with gr.Tab("How it works"):
         gr.Markdown(HOW_IT_WORKS)
 
-demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
+demo.queue(default_concurrency_limit=launch.QUEUE_CONCURRENCY)
 
 if __name__ == "__main__":
-    prepare_to_serve()
-    demo.launch(**launch_kwargs())
+    launch.prepare_to_serve()
+    demo.launch(**launch.launch_kwargs())
