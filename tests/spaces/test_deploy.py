@@ -163,6 +163,9 @@ def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
         if detector:  # the Detect tab answers from the detector repo the bundle names
             _, table, summary = client.predict(3, 0.05, api_name="/detect_scene")
             assert table["data"] and "Scene 3 holds the digits" in summary
+        if "anomaly_uses" in defaults:  # the uses tab answers from its companion repo
+            *_, psnr = client.predict(7, 0.3, api_name="/uses_denoise")
+            assert "PSNR against the clean digit: noisy" in psnr
     finally:
         proc.terminate()
         proc.wait(timeout=30)
