@@ -33,8 +33,11 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from safetensors import SafetensorError
 
 from shared.errors import UserInputError
+
+WEIGHTS = "model.safetensors"  # PyTorchModelHubMixin's file name; never a pickle
 
 DEFAULT_HUB_ORG = "dl-labs-demo"  # placeholder org; set HUB_ORG to publish under your own
 # Each app's default model repo, under $HUB_ORG. Training pushes there; Spaces preload it.
@@ -43,6 +46,7 @@ REPO_NAMES = {
     "cbow": "cbow-word2vec",
     "transfer": "transfer-cnn",
     "detect": "detect-fcos",  # the transfer app's Detect tab
+    "anomaly_uses": "anomaly-uses",  # the anomaly app's "What else an autoencoder does" tab
 }
 # Written by spaces/deploy.py beside a bundle's app.py: {"<app>": "org/name"}, the repos the
 # Space was built for (the same ones its front matter preloads into the HF cache).
@@ -263,3 +267,28 @@ def push_folder(
         **auth,
     )
     return str(url)
+
+
+def load_mixin(model_cls: type, config_cls: type, source: str | os.PathLike, what: str):
+    """Load a `PyTorchModelHubMixin` model from a folder or Hub repo id, strictly.
+
+    `config.json` must build a `config_cls` and every weight must be present and fit it:
+    the mixin's own default (`strict=False`) would ignore missing weights silently. `what`
+    names the model in the messages ("an autoencoder").
+    """
+    folder = resolve_source(source, required=("config.json", WEIGHTS))
+    try:
+        config = config_cls(**load_json(folder / "config.json"))
+    except (TypeError, ValueError) as err:
+        raise ModelSourceError(f"{folder / 'config.json'} is not {what} config: {err}") from None
+    try:
+        return model_cls.from_pretrained(folder, config=config, strict=True)
+    except SafetensorError as err:
+        raise ModelSourceError(
+            f"{folder / WEIGHTS} is not a valid safetensors file ({err})."
+        ) from None
+    except RuntimeError as err:  # missing, unexpected or misshapen weights
+        first = str(err).splitlines()[0]
+        raise ModelSourceError(
+            f"The weights in {folder} do not fit its config.json: {first}"
+        ) from None

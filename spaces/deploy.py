@@ -38,8 +38,10 @@ from shared.hub import (  # noqa: E402
 )
 
 APPS = sorted(name for name in REPO_NAMES if (HERE / name / "app.py").is_file())
-# Models an app serves besides its own, by their REPO_NAMES key: the transfer app's Detect tab.
-COMPANIONS = {"transfer": ("detect",)}
+# Models an app serves besides its own, by their REPO_NAMES key: the transfer app's Detect tab,
+# the anomaly app's "What else an autoencoder does" tab.
+COMPANIONS = {"transfer": ("detect",), "anomaly": ("anomaly_uses",)}
+FLAGS = {"detect": "--detector"}  # the companions a flag of build_bundle() names
 
 
 def pinned_version(requirements: Path, package: str) -> str:
@@ -58,13 +60,14 @@ def build_bundle(
     if detector_repo and "detect" not in COMPANIONS.get(app, ()):
         raise SystemExit(f"--detector: the {app} app has no detector")
     models = {app: model_repo or default_repo(app)}
+    given = {"detect": detector_repo}
     for companion in COMPANIONS.get(app, ()):
-        models[companion] = detector_repo or default_repo(companion)
-    for flag, repo in zip(("--model", "--detector"), models.values(), strict=False):
+        models[companion] = given.get(companion) or default_repo(companion)
+    for name, repo in models.items():
         try:
             check_repo_id(repo)
         except ModelSourceError as err:
-            raise SystemExit(f"{flag}: {err}") from err
+            raise SystemExit(f"{FLAGS.get(name, '--model')}: {err}") from err
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty; give a new or empty folder")

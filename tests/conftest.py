@@ -20,7 +20,7 @@ os.environ.update(
     ARTIFACTS_DIR=tempfile.mkdtemp(prefix="dl-labs-artifacts-"),  # never the developer's models
 )
 os.environ.pop("HUB_ORG", None)
-for _app in ("ANOMALY", "CBOW", "TRANSFER", "DETECT"):
+for _app in ("ANOMALY", "ANOMALY_USES", "CBOW", "TRANSFER", "DETECT"):
     os.environ.pop(f"{_app}_MODEL", None)
 
 import contextlib  # noqa: E402

@@ -362,6 +362,7 @@ def test_artifacts_dir_is_the_env_var_or_artifacts_resolved(tmp_path, monkeypatc
         ("cbow", "cbow-word2vec"),
         ("transfer", "transfer-cnn"),
         ("detect", "detect-fcos"),
+        ("anomaly_uses", "anomaly-uses"),
     ],
 )
 def test_default_repo_per_app_under_the_org(monkeypatch, app, name):

@@ -1,12 +1,13 @@
 """Train every default model into artifacts/: what `make train` and the first `make demo` run.
 
-    python -m training.all                # retrain all five folders (make train)
+    python -m training.all                # retrain all six folders (make train)
     python -m training.all --missing      # only the folders that are not there (make demo)
     python -m training.all --workers 1    # one process at a time
 
 Three steps, each using every core (`--workers`, one torch thread per process):
 
-1. the printed-letters source (`training.pretrain`) beside the anomaly and CBOW models;
+1. the printed-letters source (`training.pretrain`) beside the anomaly model, the digit models
+   of the anomaly app's "What else an autoencoder does" tab (`training.anomaly_uses`) and CBOW;
 2. the transfer classifier (`training.transfer`, fine-tuned from that source) and its
    comparisons: from scratch, head only and staged fine-tuning at every label budget;
 3. the detector (`training.detect`, its backbone from the transfer classifier) and its
@@ -27,7 +28,7 @@ from shared.hub import artifacts_dir
 from training import parallel
 
 # in the order they are trained: the source before transfer, transfer before detect
-MODELS = ("pretrained", "anomaly", "cbow", "transfer", "detect")
+MODELS = ("pretrained", "anomaly", "anomaly_uses", "cbow", "transfer", "detect")
 MODULE = {"pretrained": "training.pretrain"}
 
 
@@ -75,7 +76,7 @@ def main(argv=None) -> None:
 
 
 def _steps(args, todo: list[str], argv_of) -> None:
-    first = [name for name in ("pretrained", "anomaly", "cbow") if name in todo]
+    first = [name for name in ("pretrained", "anomaly", "anomaly_uses", "cbow") if name in todo]
     if first:
         print(f"step 1/3: {', '.join(first)}", flush=True)
         jobs = [

@@ -17,14 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from huggingface_hub import PyTorchModelHubMixin
-from safetensors import SafetensorError
 from torch import nn
 
 from shared.anomaly.scoring import RULES
 from shared.errors import UserInputError
-from shared.hub import ModelSourceError, load_json, resolve_source
+from shared.hub import load_mixin
 
-WEIGHTS = "model.safetensors"  # PyTorchModelHubMixin's file name; never a pickle
 VARIANTS = ("dense", "conv")
 SCORE_CELLS = 2**21  # numbers in one layer's activations for a scoring batch (8 MB of float32)
 # What a model trained in the app may be. Weights: 20 MB is a dense autoencoder of ~3,100 inputs
@@ -138,6 +136,17 @@ class Autoencoder(
         return max(c.n_features, *c.hidden, c.latent)
 
     @torch.inference_mode()
+    def encode(self, raw: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Bottleneck codes of raw (unscaled) samples, shape (n, latent), a batch at a time."""
+        self.eval()
+        batch_size = max(1, min(batch_size, SCORE_CELLS // self.widest()))
+        codes = []
+        for i in range(0, max(len(raw), 1), batch_size):  # once even if empty: checks the shape
+            x = self.scale(raw[i : i + batch_size])
+            codes.append(self.encoder(x.unsqueeze(1) if self.config.variant == "conv" else x))
+        return torch.cat(codes).numpy()
+
+    @torch.inference_mode()
     def reconstruct(self, raw: np.ndarray) -> np.ndarray:
         """Raw samples back through the autoencoder, in raw units."""
         self.eval()
@@ -241,21 +250,4 @@ def _conv(window: int, latent: int) -> tuple[nn.Module, nn.Module]:
 
 def load_autoencoder(source: str | Path) -> Autoencoder:
     """Load a folder or Hub repo id strictly: every weight must be present and match."""
-    folder = resolve_source(source, required=("config.json", WEIGHTS))
-    try:
-        config = AutoencoderConfig(**load_json(folder / "config.json"))
-    except (TypeError, ValueError) as err:
-        raise ModelSourceError(
-            f"{folder / 'config.json'} is not an autoencoder config: {err}"
-        ) from None
-    try:
-        return Autoencoder.from_pretrained(folder, config=config, strict=True)
-    except SafetensorError as err:
-        raise ModelSourceError(
-            f"{folder / WEIGHTS} is not a valid safetensors file ({err})."
-        ) from None
-    except RuntimeError as err:  # missing, unexpected or misshapen weights
-        first = str(err).splitlines()[0]
-        raise ModelSourceError(
-            f"The weights in {folder} do not fit its config.json: {first}"
-        ) from None
+    return load_mixin(Autoencoder, AutoencoderConfig, source, "an autoencoder")

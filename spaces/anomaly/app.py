@@ -5,8 +5,9 @@
 The model comes from $ANOMALY_MODEL, the repo a Space bundle names in models.json,
 artifacts/anomaly/ or the Hub (shared.app.served.load_default). Each tab is a module beside
 this file: picker.py (the data), score_tab.py (Detect), train_tab.py (Train and the Hub push),
-model_tab.py (Model); charts.py builds the plotly figures the browser draws. Scoring and
-training live in shared/anomaly/ and return data.
+model_tab.py (Model), uses_tab.py (What else an autoencoder does, with its own digit models);
+charts.py and uses_charts.py build the plotly figures the browser draws. Scoring and training
+live in shared/anomaly/ and shared/uses/ and return data.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import picker
 import score_tab
 import torch
 import train_tab
+import uses_tab
 
 from shared.anomaly.model import MAX_LATENT, MAX_MODEL_MB, load_autoencoder
 from shared.anomaly.report import score, summarize
@@ -117,6 +119,8 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
             train_tab.build(SESSIONS, picked, session, detected.uploaded, described)
         with gr.Tab("Model") as tab:
             model_tab.build(SESSIONS, described, session, tab)
+        with gr.Tab("What else an autoencoder does"):
+            uses_tab.build(SESSIONS.served)
         with gr.Tab("How it works"):
             gr.Markdown(HOW)
     gr.api(score_csv, api_name="score_csv")  # the MCP tool and API endpoint, no UI

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import quick_model
 from huggingface_hub import ModelCard, constants
 
 from shared.anomaly.builtin import load_builtin
 from shared.anomaly.model import (
+    VARIANTS,
     Autoencoder,
     AutoencoderConfig,
     ModelShapeError,
@@ -118,6 +120,25 @@ def test_wide_models_score_in_smaller_batches_with_the_same_errors():
     x = np.random.default_rng(1).normal(size=(1500, 3000)).astype(np.float32)
     assert model.widest() == 3000 and 2**21 // 3000 == 699  # so 699 rows a batch, not 8,192
     np.testing.assert_allclose(model.score(x), model.score(x, batch_size=1500), rtol=1e-5)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_encode_gives_the_bottleneck_the_decoder_reads(variant):
+    torch.manual_seed(0)
+    config = AutoencoderConfig(60, variant=variant, latent=5, mean=[1.0], std=[2.0])
+    model = Autoencoder(config)
+    raw = np.random.default_rng(0).normal(1, 2, size=(30, 60)).astype(np.float32)
+    codes = model.encode(raw)
+    assert codes.shape == (30, 5)
+    with torch.inference_mode():  # decoding the codes is the model's own reconstruction
+        decoded = model.decoder(torch.from_numpy(codes))
+        out = model(model.scale(raw))
+    if variant == "conv":
+        decoded = decoded.squeeze(1)[:, :60]
+    np.testing.assert_allclose(decoded.numpy(), out.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.encode(raw, batch_size=7), codes, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ModelShapeError, match="expects 60"):
+        model.encode(raw[:, :10])
 
 
 def test_check_size_refuses_a_model_over_the_cap_before_it_is_built():

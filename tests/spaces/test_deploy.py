@@ -19,7 +19,7 @@ from gradio_client import Client
 from huggingface_hub import SpaceCard
 
 APPS = ("anomaly", "cbow", "transfer")
-COMPANIONS = {"transfer": ("detect",)}  # models an app serves besides its own
+COMPANIONS = {"transfer": ("detect",), "anomaly": ("anomaly_uses",)}  # served besides its own
 
 # Run a bundle the way Spaces does (`python app.py`), but with the checkout's editable install
 # of `shared` switched off, so only the bundle's own copy can be imported.
@@ -84,6 +84,8 @@ def test_transfer_bundle_carries_the_detector_given(tmp_path):
     assert (out / "detect_tab.py").is_file() == (REPO / "spaces/transfer/detect_tab.py").is_file()
     with pytest.raises(SystemExit, match="--detector: the cbow app has no detector"):
         load_deploy().build_bundle("cbow", tmp_path / "c", None, "me/boxes")
+    with pytest.raises(SystemExit, match="--detector: the anomaly app has no detector"):
+        load_deploy().build_bundle("anomaly", tmp_path / "a", None, "me/boxes")
     with pytest.raises(SystemExit, match="--detector: 'nope' is not a Hub repo id"):
         load_deploy().build_bundle("transfer", tmp_path / "t", None, "nope")
 
@@ -123,7 +125,7 @@ def start_bundle(bundle: Path, env: dict[str, str]) -> tuple[subprocess.Popen, C
 def space_env(hf_home: Path) -> dict[str, str]:
     """The environment of a Space: the preloaded HF cache, offline, no model variables."""
     drop = {"HUB_ORG", "ARTIFACTS_DIR", "HF_HUB_CACHE", "PYTHONPATH"}
-    drop |= {f"{app.upper()}_MODEL" for app in (*APPS, "detect")}
+    drop |= {f"{app.upper()}_MODEL" for app in (*APPS, "detect", "anomaly_uses")}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     return {**env, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
 
@@ -132,7 +134,7 @@ def space_env(hf_home: Path) -> dict[str, str]:
 @pytest.mark.parametrize("app", APPS)
 def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
     repo = "some-org/a-non-default-name"
-    detector = "some-org/a-non-default-detector" if app in COMPANIONS else None
+    detector = "some-org/a-non-default-detector" if app == "transfer" else None
     subprocess.run(
         [sys.executable, "spaces/deploy.py", app, "--out", str(tmp_path / "space")]
         + ["--model", repo]
@@ -143,11 +145,15 @@ def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
     )
     bundle = tmp_path / "space"
     expected = {app: repo, **({"detect": detector} if detector else {})}
+    defaults = {c: load_deploy().default_repo(c) for c in COMPANIONS.get(app, ()) if c != "detect"}
+    expected |= defaults  # a companion no flag names: its default repo
     assert json.loads((bundle / "models.json").read_text()) == expected
     # What preload_from_hub leaves behind: the repo in the Space's HF cache, and nothing else.
     cache_repo(repo, quick_model(app), cache=tmp_path / "hf" / "hub")
     if detector:
         cache_repo(detector, quick_model("detect"), cache=tmp_path / "hf" / "hub")
+    for companion, default in defaults.items():
+        cache_repo(default, quick_model(companion), cache=tmp_path / "hf" / "hub")
     proc, client = start_bundle(bundle, space_env(tmp_path / "hf"))
     try:
         status = client.predict(api_name="/model_info")
@@ -157,6 +163,9 @@ def test_bundle_serves_the_model_it_was_built_for(tmp_path, app):
         if detector:  # the Detect tab answers from the detector repo the bundle names
             _, table, summary = client.predict(3, 0.05, api_name="/detect_scene")
             assert table["data"] and "Scene 3 holds the digits" in summary
+        if "anomaly_uses" in defaults:  # the uses tab answers from its companion repo
+            *_, psnr = client.predict(7, 0.3, api_name="/uses_denoise")
+            assert "PSNR against the clean digit: noisy" in psnr
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -192,7 +201,10 @@ def test_push_uploads_exactly_the_bundle_as_a_space(tmp_path, fake_hub):
     # the same build into another folder: the upload held exactly these files and bytes
     again = load_deploy().build_bundle("anomaly", tmp_path / "again", "me/ae")
     assert uploaded == folder_files(again)
-    assert json.loads(uploaded["models.json"]) == {"anomaly": "me/ae"}
+    assert json.loads(uploaded["models.json"]) == {
+        "anomaly": "me/ae",
+        "anomaly_uses": "dl-labs-demo/anomaly-uses",  # the uses tab's companion, by default
+    }
 
 
 def publishing_commands() -> list[list[str]]:

@@ -31,18 +31,20 @@ def test_everything_in_three_steps_on_every_core(calls, tmp_path, capsys):
         ("step 1", [
             ("pretrained", "training.pretrain", [*out, str(tmp_path / "pretrained")]),
             ("anomaly", "training.anomaly", [*out, str(tmp_path / "anomaly")]),
+            ("anomaly_uses", "training.anomaly_uses", [*out, str(tmp_path / "anomaly_uses")]),
             ("cbow", "training.cbow", [*out, str(tmp_path / "cbow")]),
         ]),
         ("transfer", [*out, str(tmp_path / "transfer"), "--workers", "3"]),
         ("detect", [*out, str(tmp_path / "detect"), "--workers", "3"]),
     ]  # fmt: skip
     printed = capsys.readouterr().out
-    for step in ("step 1/3: pretrained, anomaly, cbow", "step 2/3: transfer", "step 3/3: detect"):
+    steps = ("step 1/3: pretrained, anomaly, anomaly_uses, cbow", "step 2/3: transfer")
+    for step in (*steps, "step 3/3: detect"):
         assert step in printed
 
 
 def test_missing_trains_only_the_folders_that_are_not_there(calls, tmp_path, capsys):
-    for name in ("pretrained", "cbow", "transfer"):
+    for name in ("pretrained", "anomaly_uses", "cbow", "transfer"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text("{}")
     (tmp_path / "anomaly").mkdir()  # a folder without config.json: a run that did not finish
