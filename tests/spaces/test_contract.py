@@ -1,6 +1,7 @@
 """The contract every app keeps, tested once over all three (as scikit-learn's test_common is
 over its estimators): limits, a first view without a model, one eviction notice, readable
-errors, temp files that go, and file access that stays Gradio's.
+errors, the MCP schema, temp files that go, and file access that stays Gradio's. The MCP tools
+called with arguments, and spaces/serve.py's mounts, are in test_mcp.py.
 
 Each app names what the contract needs in `CALLS` below: the request its first view answers,
 and one bad request. Everything else comes from the convention every app follows: the module's
@@ -68,7 +69,7 @@ def test_upload_over_the_limit_is_refused(app_module):
 def test_queue_and_training_concurrency_are_bounded(app_module):
     demo = app_module.demo
     assert demo._queue.default_concurrency_limit == QUEUE_CONCURRENCY
-    trains = [fn for fn in demo.fns.values() if "train" in (fn.api_name or "")]
+    trains = [fn for fn in demo.fns.values() if re.search(r"train|fine_tune", fn.api_name or "")]
     assert trains  # every app trains in the page
     for fn in trains:
         assert fn.concurrency_limit == TRAIN_CONCURRENCY, fn.api_name
@@ -138,6 +139,30 @@ def test_an_evicted_session_gets_the_one_notice_once_and_the_served_answer(
     assert not any("probe.csv" in text for text in texts(answer))  # not in a summary too
 
 
+# app -> its MCP tools: what an agent may call (training, exports and page plumbing are not)
+TOOLS = {
+    "anomaly": {"score_csv"},
+    "cbow": {"nearest_words", "word_analogy", "word_similarity"},
+    "transfer": {"classify_file", "classify_example", "detect_file", "detect_scene"},
+}
+
+
+def test_the_mcp_schema_lists_the_apps_tools_each_described_with_every_argument(app_module):
+    """Gradio builds the schema from the handlers' docstrings: a tool without a docstring, or
+    an argument the docstring's Args: leave out, reaches an agent undescribed."""
+    app = app_module.__name__.removesuffix("_app_contract")
+    with serve(app_module.demo) as url:
+        schema = httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).json()
+    tools = {tool["name"]: tool for tool in schema}
+    assert set(tools) == TOOLS[app]
+    for name, tool in tools.items():
+        assert len(tool["description"]) > 30, name
+        properties = tool["inputSchema"]["properties"]
+        assert properties, name
+        for argument, spec in properties.items():
+            assert len(spec.get("description", "")) > 5, (name, argument)
+
+
 @pytest.mark.parametrize(
     "path", [*(f"spaces/{app}/app.py" for app in APPS), "spaces/serve.py", "shared/app/launch.py"]
 )
@@ -161,7 +186,7 @@ def test_without_a_model_the_first_view_says_how_to_get_one_and_requests_are_ref
         if isinstance(block, gr.Markdown) and isinstance(block.value, str)
     ]
     assert any(status in value for value in shown)  # an initial value: no click, no load event
-    endpoint, args = FIRST_REQUEST[app_module.__name__.split("_")[0]]
+    endpoint, args = FIRST_REQUEST[app_module.__name__.removesuffix("_app_contract")]
     with client_for(app_module.demo) as client, pytest.raises(Exception) as info:
         client.predict(*args, api_name=endpoint)
     text = str(info.value)
@@ -172,7 +197,7 @@ def test_without_a_model_the_first_view_says_how_to_get_one_and_requests_are_ref
 def test_bad_input_gets_a_named_refusal_and_the_app_goes_on(served_app, tmp_path):
     app, module = served_app
     endpoint, args, message = BAD_REQUEST[app]
-    junk = tmp_path / "junk.bin"
+    junk = tmp_path / "junk.csv"  # a name each upload field takes; the bytes are not its kind
     junk.write_bytes(bytes(range(256)) * 16)
     args = tuple(handle_file(junk) if a in ("NOT A FILE", "NOT AN IMAGE") else a for a in args)
     with client_for(module.demo) as client:
