@@ -150,13 +150,17 @@ def report(raw: dict) -> None:
             steps = raw[key].get("steps", [raw[key]])
             lines.append(f"- **{key}**:")
             lines += [
-                f"  - `{s['command']}`: {s['seconds']:.0f} s wall, {s.get('cpu_seconds', 0):.0f} s"
-                f" CPU (load {s['load_before']} -> {s['load_after']})"
+                f"  - `{s['command']}`: {s['seconds']:.0f} s wall, {_cpu(s)} CPU (load "
+                f"{s['load_before']} -> {s['load_after']})"
                 for s in steps
             ]
     lines += raw.get("notes", [])
     RESULTS.write_text("\n".join(lines) + "\n")
     print(RESULTS.read_text())
+
+
+def _cpu(step: dict) -> str:
+    return "n/a" if step.get("cpu_seconds") is None else f"{step['cpu_seconds']:.0f} s"
 
 
 def main() -> None:
