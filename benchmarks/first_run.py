@@ -165,10 +165,13 @@ def _cpu(step: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("runs", nargs="*", choices=["train-old", "train-new", "test-old", "test-new"])
+    runs = ("train-old", "train-new", "test-old", "test-new")
+    p.add_argument("runs", nargs="*", help=f"any of {', '.join(runs)}")
     p.add_argument("--baseline", type=Path, help="a checkout of the old commit")
     p.add_argument("--report", action="store_true", help="rewrite results/first_run.md")
     args = p.parse_args()
+    if set(args.runs) - set(runs):
+        p.error(f"runs: choose from {', '.join(runs)}")
     raw = json.loads(RAW.read_text()) if RAW.exists() else {}
     for run in args.runs:
         old = run.endswith("-old")
