@@ -150,8 +150,8 @@ def report(raw: dict) -> None:
             steps = raw[key].get("steps", [raw[key]])
             lines.append(f"- **{key}**:")
             lines += [
-                f"  - `{s['command']}`: {s['seconds']:.0f} s wall, {s.get('cpu_seconds', 0):.0f} s"
-                f" CPU (load {s['load_before']} -> {s['load_after']})"
+                f"  - `{s['command']}`: {s['seconds']:.0f} s wall, {_cpu(s)} CPU (load "
+                f"{s['load_before']} -> {s['load_after']})"
                 for s in steps
             ]
     lines += raw.get("notes", [])
@@ -159,12 +159,19 @@ def report(raw: dict) -> None:
     print(RESULTS.read_text())
 
 
+def _cpu(step: dict) -> str:
+    return "n/a" if step.get("cpu_seconds") is None else f"{step['cpu_seconds']:.0f} s"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("runs", nargs="*", choices=["train-old", "train-new", "test-old", "test-new"])
+    runs = ("train-old", "train-new", "test-old", "test-new")
+    p.add_argument("runs", nargs="*", help=f"any of {', '.join(runs)}")
     p.add_argument("--baseline", type=Path, help="a checkout of the old commit")
     p.add_argument("--report", action="store_true", help="rewrite results/first_run.md")
     args = p.parse_args()
+    if set(args.runs) - set(runs):
+        p.error(f"runs: choose from {', '.join(runs)}")
     raw = json.loads(RAW.read_text()) if RAW.exists() else {}
     for run in args.runs:
         old = run.endswith("-old")

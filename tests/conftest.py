@@ -19,6 +19,12 @@ os.environ.update(
     GRADIO_TEMP_DIR=tempfile.mkdtemp(prefix="dl-labs-gradio-"),  # tests count what is left here
     ARTIFACTS_DIR=tempfile.mkdtemp(prefix="dl-labs-artifacts-"),  # never the developer's models
 )
+# pytest-xdist: N workers on N cores, so each worker's torch (and BLAS) gets its share of the
+# cores; more threads than cores make OpenMP threads wait on each other (the training jobs run
+# on one thread for the same reason). Read by torch at import, so set before anything imports it.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ and "OMP_NUM_THREADS" not in os.environ:
+    _workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _workers))
 os.environ.pop("HUB_ORG", None)
 for _app in ("ANOMALY", "ANOMALY_USES", "CBOW", "TRANSFER", "DETECT"):
     os.environ.pop(f"{_app}_MODEL", None)

@@ -26,7 +26,10 @@ def test_affine_zoom_and_shift_do_what_they_say():
     image = square(box=(12, 12, 20, 20))
     half = affine(image, still, zoom=torch.tensor([0.5]))
     assert float(half.sum()) == pytest.approx(float(image.sum()) / 4, rel=0.15)
-    moved = affine(image, Jitter(rotation=0, scale=(1, 1), shift=0.25, shear=0))
+    # a seeded draw: from whatever state earlier tests left the global generator in, about 2% of
+    # draws shift by under a pixel (seen once under pytest-xdist, whose order differs)
+    generator = torch.Generator().manual_seed(0)
+    moved = affine(image, Jitter(rotation=0, scale=(1, 1), shift=0.25, shear=0), generator)
     ys, xs = torch.nonzero(moved[0, 0] > 0.5, as_tuple=True)
     assert abs(xs.float().mean() - 15.5) > 1 or abs(ys.float().mean() - 15.5) > 1
 
