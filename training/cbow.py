@@ -46,7 +46,7 @@ from shared.training import add_common_args, maybe_push, output_dir, training_co
 # --quick: Lee's 58k tokens alone. That few tokens need a shorter window and milder
 # down-sampling than the built-in corpus's defaults to learn anything in 10 epochs (~1 s).
 QUICK_SETTINGS = {"epochs": 10, "window": 5, "sample": 1e-3}
-QUICK_SKIPGRAM = {"epochs": 5, "window": 5}  # skip-gram's pass costs ~window CBOW passes
+QUICK_SKIPGRAM = {"epochs": 3, "window": 5}  # an epoch costs ~window CBOW epochs: keep it short
 BUILTIN_CORPORA = ("builtin", "builtin-small")
 ARCHITECTURES = ("cbow", "skipgram", "both")
 

@@ -29,7 +29,8 @@ FULL_MODEL_FILE = "word2vec.model"  # a pickle: local continued training only, n
 LOSS_PAIRS = 4096  # (context, target) pairs scored after each epoch: a steady loss in ~10 ms
 # What one app session's vectors may hold, vector_size x vocabulary: 5M float32s are 19 MB, the
 # MAX_VOCABULARY words at the default 100 dimensions, or 16,666 words at 300. The built-in
-# corpus at the app's min_count of 3 (14,191 words) fits even at 300. Measured for the largest
+# corpus at min_count 5 (36,312 words) fits up to 137 dimensions; past that the cap raises
+# its min_count. Measured for the largest
 # (50,000 words x 100): +48 MB of RSS at the peak of training, +29 MB kept afterwards.
 MAX_VECTOR_CELLS = 5_000_000
 WORD_BYTES = 220  # RSS a vocabulary word costs besides its vector: 203-219 B measured
@@ -39,18 +40,22 @@ WORD_BYTES = 220  # RSS a vocabulary word costs besides its vector: 203-219 B me
 class CBOWConfig:
     """gensim Word2Vec settings. Defaults tuned on the built-in corpus (benchmarks/cbow.py)."""
 
-    # Tuned on the built-in corpus (~511k tokens), WordSim353 Spearman, 2 workers; one run each
-    # unless stated, and runs of one setting differ by about +-0.02 (gensim's threads).
-    vector_size: int = 100  # 150 and 200 measured no better on 0.5M tokens, and train slower
+    # Tuned on the built-in corpus (3.19M tokens with the GCIDE dictionary), gensim called
+    # directly, 2 workers, one run each: WordSim353 Spearman (OOV) and Google analogies. Runs
+    # of one setting differ by about +-0.02 (gensim's threads). Settings marked 0.5M were
+    # tuned on the corpus without the dictionary and not measured again.
+    vector_size: int = 100  # 0.5M: 150 and 200 measured no better, and train slower
     window: int = 15  # words per side; wide windows learn topical relatedness, which WordSim353
-    # rates: 0.535-0.568 over 4 runs at 15 (min_count 5), 0.544 at 12, 0.534 at 20 (30 epochs)
-    negative: int = 10  # 5-20 suit small corpora (Mikolov et al. 2013); 15: +0.01, 1.4x slower
-    min_count: int = 5  # rare words get poor vectors: 0.538-0.543 vs 0.529-0.540 at 3 (window
-    # 10), at the cost of 26% instead of 21.5% of WordSim353 pairs out of vocabulary
-    sample: float = 1e-4  # down-samples "the", "of" harder than gensim's 1e-3 (0.509 there)
+    # rates: 0.573 at 15 against 0.564 at 10 (10 epochs); 0.5M: 0.544 at 12, 0.534 at 20
+    negative: int = 10  # 5-20 suit small corpora (Mikolov et al. 2013); 0.5M: 15 +0.01, 1.4x slower
+    min_count: int = 5  # keeps 36,312 words, with 6.5% of WordSim353 pairs out of vocabulary;
+    # 0.5M: rare words get poor vectors, 0.538-0.543 against 0.529-0.540 at 3
+    sample: float = 1e-4  # down-samples "the", "of": 1e-5 starved training (0.322, 10 epochs);
+    # 0.5M: 0.509 at gensim's 1e-3
     alpha: float = 0.025  # gensim's start rate; word2vec.c's CBOW 0.05 measured 0.522 vs 0.529
     min_alpha: float = 0.0001  # decays linearly to this over all epochs
-    epochs: int = 40  # a small corpus needs many passes: 30 gave 0.512, 50 gave 0.545
+    epochs: int = 15  # 0.630 (6.5% OOV), analogies 0.326 at 15 against 0.573 and 0.264 at 10;
+    # 10 epochs took 40 s on a quiet 2-core machine, so 15 take about 60 s
     workers: int = 2  # the machines this runs on have 2 cores
     seed: int = 0
     max_final_vocab: int | None = None  # keep at most this many words, by raising min_count
@@ -235,18 +240,19 @@ class NegativeSamplingLoss:
         if not len(self.targets):
             return float("nan")
         syn0, syn1 = self.model.wv.vectors, self.model.syn1neg
-        # h as a sparse (pairs x vocabulary) averaging matrix times the vectors: gathering
+        # h as a sparse (pairs x vocabulary) averaging matrix times the vectors. Gathering
         # syn0[contexts] instead built a pairs x window x dims array each epoch (4,096 x 30 x
-        # 100 floats at window 15, 98 MB in float64), which cost more than a small epoch
+        # 100 at window 15, 98 MB in float64): benchmarks/cbow.py times both. float32 products
+        # throughout, as gensim's own.
         n, width = self.contexts.shape
         weights = (self.mask / self.mask.sum(1, keepdims=True)).astype(syn0.dtype)
         average = csr_matrix(
             (weights.ravel(), self.contexts.ravel(), np.arange(0, n * width + 1, width)),
             shape=(n, len(syn0)),
         )
-        h = (average @ syn0).astype(np.float64)  # float32 products, as gensim's own
-        positive = np.einsum("nd,nd->n", h, syn1[self.targets])
-        negative = np.einsum("nd,nkd->nk", h, syn1[self.noise])
+        h = average @ syn0
+        positive = np.einsum("nd,nd->n", h, syn1[self.targets]).astype(np.float64)
+        negative = np.matmul(syn1[self.noise], h[:, :, None])[..., 0].astype(np.float64)
         loss = np.logaddexp(0, -positive) + np.logaddexp(0, negative).sum(1)
         return float(loss.mean())
 
