@@ -243,7 +243,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="latency queries (default: 200)")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    built = builtin_corpus()
+    built = builtin_corpus(dictionary=True)
     rows, summary = quality_rows(built, args.repeats)
     print(rows, summary["overhead"], flush=True)
     lat = latency(summary["best"], args.queries)

@@ -136,10 +136,10 @@ def builtin_corpus(
     quick: bool = False,
     min_count: int = 3,
     max_vocabulary: int | None = None,
-    dictionary: bool = True,
+    dictionary: bool = False,
 ) -> Corpus:
-    """The built-in corpus: the Wikipedia sample, Lee's news and (`dictionary`) GCIDE's
-    definitions, or Lee's corpus alone when `quick`, for runs of a few seconds.
+    """The built-in corpus: the Wikipedia sample, Lee's news and, with `dictionary`, GCIDE's
+    definitions (the CLI's default), or Lee's corpus alone when `quick`, for runs of seconds.
 
     Without the dictionary package it falls back to the two gensim corpora and says so in
     `notes`.

@@ -83,7 +83,7 @@ def test_without_the_package_there_are_no_data_files(monkeypatch):
 
 @pytest.mark.slow
 def test_the_builtin_corpus_lists_its_three_sources_with_the_licence():
-    built = corpus.builtin_corpus()
+    built = corpus.builtin_corpus(dictionary=True)
     sources = built.stats.sources
     assert [s.name for s in sources] == [corpus.WIKI_NAME, corpus.LEE_NAME, gcide.NAME]
     assert built.name == corpus.BUILTIN_NAME and built.notes == []
@@ -97,7 +97,7 @@ def test_the_builtin_corpus_lists_its_three_sources_with_the_licence():
 
 def test_without_the_package_the_builtin_corpus_is_the_two_gensim_corpora(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "distribution", missing)
-    built = corpus.builtin_corpus()
+    built = corpus.builtin_corpus(dictionary=True)
     assert [s.name for s in built.stats.sources] == [corpus.WIKI_NAME, corpus.LEE_NAME]
     assert built.name == corpus.SMALL_NAME
     assert built.notes == [corpus.NO_DICTIONARY] and "not installed" in corpus.NO_DICTIONARY
@@ -105,7 +105,8 @@ def test_without_the_package_the_builtin_corpus_is_the_two_gensim_corpora(monkey
 
 
 def test_builtin_small_leaves_the_dictionary_out_and_says_nothing_is_missing():
-    small = corpus.builtin_corpus(dictionary=False)
+    small = corpus.builtin_corpus()  # the default, as the app asks for it today
+    assert corpus.builtin_corpus(dictionary=False).stats == small.stats
     assert [s.name for s in small.stats.sources] == [corpus.WIKI_NAME, corpus.LEE_NAME]
     assert small.name == corpus.SMALL_NAME and small.notes == []
     quick = corpus.builtin_corpus(quick=True)
