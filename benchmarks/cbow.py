@@ -281,22 +281,11 @@ Tuned defaults: `{asdict(CBOWConfig())}`; skip-gram changes `{SKIPGRAM}`.
 
 Seconds are wall time of vocabulary building plus training (medians over the runs); Spearman
 is the median with the range over runs; gensim's threads make runs differ. "virus" counts the
-medical or biological words among its 10 nearest (the benchmark's MEDICAL list).
+medical or biological words among its 10 nearest (the benchmark's MEDICAL list). CPU s is
+the process's CPU time, both threads together: half of it estimates the wall time on a quiet
+2-core machine.
 
-{
-        table(
-            [
-                "run",
-                "runs",
-                "train s",
-                "WordSim353 Spearman",
-                "WS353 OOV %",
-                "analogy acc.",
-                '"virus"',
-            ],
-            rows,
-        )
-    }
+{table(HEADER, rows)}
 
 - WordSim353 Spearman >= {TARGET_SPEARMAN} with OOV <= {TARGET_OOV:g}%: **{
         verdict(

@@ -75,7 +75,9 @@ class CBOWConfig:
 
 # Skip-gram beside CBOW: the settings it changes from CBOWConfig's, on the built-in corpus.
 # Skip-gram makes one prediction per context word where CBOW makes one per target, so each of
-# its epochs costs about as much as `window` of CBOW's.
+# its epochs costs about as much as `window` of CBOW's. Window 5 and 3 epochs took 71 CPU
+# seconds against CBOW's 104 (benchmarks/cbow.py, one run): WordSim353 0.438, analogies 0.146,
+# 5 of the 10 nearest words of "virus" medical, against CBOW's 0.632, 0.332 and 9.
 SKIPGRAM = {"window": 5, "epochs": 3}
 
 
