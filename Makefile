@@ -3,9 +3,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APPS := anomaly cbow transfer
-# Default models: one per app, plus the detector of the transfer app's Detect tab.
-MODELS := $(APPS) detect
 export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: help install demo serve train test browser bench lint format mutate
@@ -26,26 +23,20 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-# Train a default model only when its folder is missing, so a second `make demo` starts fast.
-artifacts/%/config.json: | $(STAMP)
-	$(PY) -m training.$* --out artifacts/$*
-
-# The transfer lab's "CNN pretrained on a large dataset": printed letters, trained once, reused.
-artifacts/pretrained/config.json: | $(STAMP)
-	$(PY) -m training.pretrain --out artifacts/pretrained
-artifacts/transfer/config.json: | artifacts/pretrained/config.json
-# The detector's backbone comes from the transfer lab's classifier (see training/detect.py).
-artifacts/detect/config.json: | artifacts/transfer/config.json
-
-demo: $(STAMP) $(foreach model,$(MODELS),artifacts/$(model)/config.json)
+# training/all.py trains the default models on every core: the transfer lab's "CNN pretrained
+# on a large dataset" (printed letters) beside the anomaly and CBOW models, then the transfer
+# classifier, then the detector (its backbone comes from that classifier), each with the
+# comparisons of its Model tab. `--missing` trains only the folders that are not there, so a
+# second `make demo` starts in seconds.
+demo: $(STAMP)
+	$(PY) -m training.all --missing
 	$(PY) spaces/serve.py
 
 serve: $(STAMP)
 	$(PY) spaces/serve.py
 
 train: $(STAMP)
-	$(PY) -m training.pretrain --out artifacts/pretrained
-	for app in $(MODELS); do $(PY) -m training.$$app --out artifacts/$$app || exit 1; done
+	$(PY) -m training.all
 
 # Browser tests need Debian's chromium (Playwright's own download cannot reach its host).
 browser:
@@ -53,8 +44,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium missing and not root: browser tests will be skipped"; fi; }
 
+# pytest-xdist runs the suite on every core; --dist loadfile keeps a test file on one worker,
+# so its module fixtures (a trained model, a running app) are built once.
+TEST_WORKERS ?= auto
 test: $(STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

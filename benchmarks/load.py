@@ -331,7 +331,7 @@ def _cbow_check(c: Client, inputs: dict) -> str:
     text, *_ = c.predict(api_name="/model")
     if "Trained in this session" in text:
         return "own"
-    if "were removed" in text and "Default model" in text:
+    if "removed to keep this app" in text and "Default model" in text:
         return "default"  # evicted: told so by name, answered by the default vectors
     return "unnamed"
 
@@ -355,7 +355,7 @@ def _anomaly_check(c: Client, inputs: dict) -> str:
     _table, _curves, text, config = c.predict(api_name="/model_tab")
     if config.get("n_features") == inputs["window"]:
         return "own"
-    return "default" if "was removed" in text else "unnamed"
+    return "default" if "removed to keep this app" in text else "unnamed"
 
 
 # cbow: after source, files, pasted: lowercase, stop words, phrases, min_count 2; vector size

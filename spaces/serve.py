@@ -34,11 +34,20 @@ def load_app(name: str, module_name: str | None = None) -> ModuleType:
 
     `module_name` (default ``<name>_app``) lets tests import an app afresh under another name.
 
-    Its folder goes on sys.path, as when it runs as a script or in a Space bundle, so an app
-    can import its own tab modules (spaces/transfer/detect_tab.py).
+    Its folder goes first on sys.path, as when it runs as a script or in a Space bundle, so an
+    app imports its own tab modules (spaces/cbow/model_tab.py). Apps may name their tab modules
+    alike: another app's module of the same name, imported earlier, is forgotten first (that
+    app keeps its own), so `import model_tab` finds this app's. The same app loaded twice in a
+    row reuses its tab modules, and what they made at import.
     """
-    if str(HERE / name) not in sys.path:
-        sys.path.insert(0, str(HERE / name))
+    folder = HERE / name
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
+    for own in folder.glob("*.py"):
+        loaded = sys.modules.get(own.stem)
+        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").parent != folder:
+            del sys.modules[own.stem]
     spec = importlib.util.spec_from_file_location(
         module_name or f"{name}_app", HERE / name / "app.py"
     )

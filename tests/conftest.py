@@ -25,6 +25,7 @@ for _app in ("ANOMALY", "CBOW", "TRANSFER", "DETECT"):
 
 import contextlib  # noqa: E402
 import importlib.util  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -87,8 +88,6 @@ def cache_repo(
 
     `cache` is a hub cache folder (``$HF_HOME/hub``); by default the tests' own.
     """
-    import shutil
-
     from huggingface_hub import constants
 
     root = Path(cache or constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
@@ -102,18 +101,41 @@ def cache_repo(
 _QUICK_MODELS: dict[str, Path] = {}
 
 
+def _quick_root() -> Path:
+    """Where this test run keeps its --quick models.
+
+    Under pytest-xdist (`make test` runs the suite on every core) all workers of one run share
+    a folder named by the run's id, so each quick model is trained once per run, not once per
+    worker; a plain pytest run keeps its own folder.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run:
+        return Path(tempfile.gettempdir()) / f"dl-labs-quick-{run}"
+    if "" not in _QUICK_MODELS:
+        _QUICK_MODELS[""] = Path(tempfile.mkdtemp(prefix="dl-labs-quick-"))
+    return _QUICK_MODELS[""]
+
+
 def quick_model(app: str) -> Path:
-    """Train `python -m training.<app> --quick` once per test session and return its folder."""
+    """Train `python -m training.<app> --quick` once per test run and return its folder."""
     if app not in _QUICK_MODELS:
-        out = Path(tempfile.mkdtemp(prefix=f"dl-labs-{app}-")) / "model"
-        subprocess.run(
-            [sys.executable, "-m", f"training.{app}", "--quick", "--out", str(out)],
-            check=True,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        from filelock import FileLock
+
+        root = _quick_root() / app
+        root.mkdir(parents=True, exist_ok=True)
+        out, done = root / "model", root / "done"
+        with FileLock(root / "lock"):  # another worker may be training it right now
+            if not done.exists():
+                shutil.rmtree(out, ignore_errors=True)  # a run that failed half-way
+                subprocess.run(
+                    [sys.executable, "-m", f"training.{app}", "--quick", "--out", str(out)],
+                    check=True,
+                    cwd=REPO,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
+                done.touch()
         _QUICK_MODELS[app] = out
     return _QUICK_MODELS[app]
 
@@ -187,8 +209,6 @@ def folder_files(folder: str | os.PathLike) -> dict[str, bytes]:
 @pytest.fixture
 def browser():
     """A headless Debian Chromium driven by Playwright (its own download can't reach us here)."""
-    import shutil
-
     executable = shutil.which("chromium")
     if executable is None:
         message = "chromium is not installed (`make test` installs it when run as root)"

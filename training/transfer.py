@@ -5,10 +5,11 @@ pretrained on 40,000 printed letters (`python -m training.pretrain`, reused from
 artifacts/pretrained/ when it holds this backbone and size, else trained into OUT/source), and
 the target is all ten handwritten digits of scikit-learn. From scratch, head only and staged
 fine-tuning are compared on the same data, epochs and augmentation, at the full budget and with
-5, 10 and 25 labels per class over three seeds.
+5, 10 and 25 labels per class (one seed by default, --seeds N for more; each run its own
+process on --workers cores).
 
     python -m training.transfer --quick --out /tmp/transfer        # seconds, tiny timm model
-    python -m training.transfer --out artifacts/transfer           # the app's model, ~2 min CPU
+    python -m training.transfer --out artifacts/transfer           # the app's model, ~1 min CPU
     python -m training.transfer --pretrained-from artifacts/pretrained
     python -m training.transfer --tune 10 --folds 3                # Optuna + k-fold CV first
     python -m training.transfer --tune 10 --storage journal:study.log  # run in several shells
@@ -42,7 +43,7 @@ from shared.training import (
 from shared.transfer import backbone, data, hub_io, recipe, tune
 from shared.transfer.augment import LIGHT
 from shared.transfer.schedule import CourseSchedule
-from training import pretrain
+from training import parallel, pretrain
 
 # --quick: timm's tiny registered test model at 16 px, a few seconds of CPU; still enough steps
 # that the model reads held-out digits (measured: about 85% of its 120 test digits)
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--probe-lr-scale",
         type=float,
-        default=10.0,
+        default=recipe.PROBE_LR_SCALE,
         help="the head-only run's head learns this many times the schedule's rate (default: 10)",
     )
     p.add_argument("--dropout", type=float, default=0.2, help="head dropout (default: 0.2)")
@@ -140,13 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="few-label epochs; larger sets stop after about 6,000 images (default: 60)",
     )
-    # three seeds: one draw of 5 labels per class can be lucky or unlucky by 10 points
+    # one seed by default, so that the first `make demo` is minutes, not a quarter of an hour:
+    # one draw of 5 labels per class can be lucky or unlucky by 10 points, so
+    # benchmarks/transfer.py runs three and reports the spread
     p.add_argument(
         "--seeds",
         "--few-seeds",
         type=int,
-        default=3,
-        help="seeds per setting; the app serves the first seed's model (default: 3)",
+        default=1,
+        help="seeds per setting; the app serves the first seed's model (default: 1; the "
+        "benchmark runs 3)",
     )
     p.add_argument(
         "--augment",
@@ -158,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     # one thread: measured 40 s against 6 min for the default run with 2 threads while other
     # jobs shared the 2 cores (OpenMP threads wait on each other when a core is taken)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    parallel.add_workers_arg(p)
     p.add_argument("--max-images", type=int, default=None, help="use at most N (default: all)")
     p.add_argument("--tune", type=int, default=0, help="Optuna trials, 0: off (default: 0)")
     p.add_argument("--folds", type=int, default=3, help="CV folds for --tune (default: 3)")
@@ -175,6 +180,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if p.parse_known_args(argv)[0].quick:
         p.set_defaults(**QUICK)  # --quick changes the defaults; flags given still win
     args = p.parse_args(argv)
+    parallel.resolve_workers(args)
     args.few_labels = [int(n) for n in str(args.few_labels).split(",") if n]
     args.unfreeze_plan = [int(n) for n in str(args.unfreeze_plan).split(",") if n]
     return args
@@ -238,25 +244,62 @@ def fits(folder: Path, args) -> bool:
     return config.get("architecture") == args.backbone and size == args.img_size
 
 
+METHODS = ("scratch", "head_only", "fine_tuned")
+
+
+def train_method(args, source, train, val, test, num_classes: int, seed: int, epochs: int,
+                 method: str):  # fmt: skip
+    """One of METHODS on `train`: (the trained model, {"accuracy": on `test`, and its stages}).
+
+    Each method starts from `seed` alone (its own seeding in `new_model`), so the three methods
+    give the same numbers whether they run in one process one after another or in three.
+    """
+    config = stage_config(args, epochs)
+    if method == "scratch":
+        model = new_model(args, num_classes, None, seed)
+        if args.pretrained and source is None:  # "from scratch" means no pretrained weights
+            model = backbone.create(args.backbone, num_classes, args.img_size)
+        run = recipe.train_stage(model, train, val, config, n_frozen=0, seed=seed)
+    elif method == "head_only":
+        model = new_model(args, num_classes, source, seed)
+        probe = dataclasses.replace(config, head_lr_scale=args.probe_lr_scale)
+        run = recipe.train_stage(model, train, val, probe, n_frozen=-1, seed=seed)
+    elif method == "fine_tuned":
+        model = new_model(args, num_classes, source, seed)
+        plan = [args.freeze_until, *args.unfreeze_plan]
+        stages = recipe.staged_finetune(model, train, val, config, plan, seed=seed)
+        stages = [dataclasses.asdict(stage) for stage in stages]
+        return model, {"accuracy": recipe.accuracy(model, test), "stages": stages}
+    else:
+        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    return model, {"accuracy": recipe.accuracy(model, test), "run": dataclasses.asdict(run)}
+
+
+def method_job(args, source, train, val, test, num_classes, seed, epochs, method, keep=False):
+    """`train_method` in a worker process: its result, and the weights when `keep`."""
+    model, result = train_method(args, source, train, val, test, num_classes, seed, epochs, method)
+    if keep:
+        result["state_dict"] = model.state_dict()
+    return result
+
+
 def compare(args, source, train, val, test, num_classes: int, seed: int, epochs: int) -> dict:
     """Scratch, head only and staged fine-tuning: same data, same epoch budget, same seed."""
-    config = stage_config(args, epochs)
-    scratch = new_model(args, num_classes, None, seed)
-    if args.pretrained and source is None:  # "from scratch" means no pretrained weights at all
-        scratch = backbone.create(args.backbone, num_classes, args.img_size)
-    runs = {"scratch": recipe.train_stage(scratch, train, val, config, n_frozen=0, seed=seed)}
-    head_only = new_model(args, num_classes, source, seed)
-    probe = dataclasses.replace(config, head_lr_scale=args.probe_lr_scale)
-    runs["head_only"] = recipe.train_stage(head_only, train, val, probe, n_frozen=-1, seed=seed)
-    tuned = new_model(args, num_classes, source, seed)
-    plan = [args.freeze_until, *args.unfreeze_plan]
-    stages = recipe.staged_finetune(tuned, train, val, config, plan, seed=seed)
-    models = {"scratch": scratch, "head_only": head_only, "fine_tuned": tuned}
+    models, results = {}, {}
+    for method in METHODS:
+        models[method], results[method] = train_method(
+            args, source, train, val, test, num_classes, seed, epochs, method
+        )
+    return _comparison(results, models["fine_tuned"])
+
+
+def _comparison(results: dict, model) -> dict:
+    """The three runs of one setting in the layout metrics.json has always had."""
     return {
-        "accuracy": {name: recipe.accuracy(m, test) for name, m in models.items()},
-        "runs": {k: dataclasses.asdict(v) for k, v in runs.items()},
-        "stages": [dataclasses.asdict(s) for s in stages],
-        "model": tuned,
+        "accuracy": {m: results[m]["accuracy"] for m in METHODS},
+        "runs": {m: results[m]["run"] for m in ("scratch", "head_only")},
+        "stages": results["fine_tuned"]["stages"],
+        "model": model,
     }
 
 
@@ -322,6 +365,7 @@ def main(argv=None) -> None:
     model, metrics["full"], metrics["few_label"] = label_budget(
         args, source, x, y, (train_idx, val_idx, test_idx), len(names)
     )
+    metrics["comparison_settings"] = comparison_settings(args, labels, train_idx)
     full = metrics["full"]
     metrics["stage_table"] = stage_table_per_stage(model, [args.freeze_until, *args.unfreeze_plan])
     metrics["test_accuracy"] = full["accuracy"]["fine_tuned"]
@@ -342,38 +386,80 @@ def label_budget(args, source, x, y, splits, num_classes: int) -> tuple:
     """The course's figure: the three methods at the full budget and at few labels per class.
 
     Each setting runs once per seed (`--seeds`): the seed draws the few labels, the new head and
-    the batch order; the train / val / test split stays the one of `--seed`. Returns the
-    fine-tuned model of the first seed (the one the app serves), the full-budget results and the
-    few-label results. benchmarks/transfer.py calls this too, so the app shows what it measures.
+    the batch order; the train / val / test split stays the one of `--seed`. Every run is
+    independent: they run on `--workers` processes, one torch thread each (the results are the
+    same for any number of workers). Returns the fine-tuned model of the first seed (the one the
+    app serves), the full-budget results and the few-label results. benchmarks/transfer.py calls
+    this too, so the app shows what it measures.
     """
     train_idx, val_idx, test_idx = splits
     val, test = (x[val_idx], y[val_idx]), (x[test_idx], y[test_idx])
     seeds = range(args.seed, args.seed + args.seeds)
+    common = {"args": args, "source": source, "test": test, "num_classes": num_classes}
+    jobs = []
+    # the longest runs first, so that the last ones to finish are short: the full budget, then
+    # the largest label budgets
+    for seed in seeds:
+        full_split = (x[train_idx], y[train_idx])
+        for method in METHODS:
+            run = {"train": full_split, "val": val, "seed": seed, "epochs": args.epochs}
+            keep = seed == args.seed and method == "fine_tuned"  # the model the app serves
+            jobs.append(_job(f"full seed {seed} {method}", {**common, **run, "method": method,
+                                                            "keep": keep}))  # fmt: skip
+    for per_class in sorted(args.few_labels, reverse=True):
+        for seed in seeds:
+            few = data.few_labels(y.numpy(), train_idx, per_class, seed)
+            # no validation set: with a handful of labels, a big labelled val set is cheating
+            run = {"train": (x[few], y[few]), "val": None, "seed": seed,
+                   "epochs": few_epochs(args, len(few))}  # fmt: skip
+            for method in METHODS:
+                name = f"{per_class}/class seed {seed} {method}"
+                jobs.append(_job(name, {**common, **run, "method": method}))
+    results = parallel.run_jobs(jobs, args.workers, args.threads, label="transfer")
+    model = new_model(args, num_classes, source, args.seed)
+    model.load_state_dict(results[f"full seed {args.seed} fine_tuned"].pop("state_dict"))
+    model.eval()
     full_runs = [
-        compare(
-            args, source, (x[train_idx], y[train_idx]), val, test, num_classes, seed, args.epochs
-        )
-        for seed in seeds
+        _comparison({m: results[f"full seed {seed} {m}"] for m in METHODS}, None) for seed in seeds
     ]
-    model = full_runs[0].pop("model")
-    full = {k: v for k, v in full_runs[0].items()}
-    full["seeds"] = {m: [run["accuracy"][m] for run in full_runs] for m in full["accuracy"]}
+    full = {k: v for k, v in full_runs[0].items() if k != "model"}
+    full["seeds"] = {m: [run["accuracy"][m] for run in full_runs] for m in METHODS}
     full["accuracy"] = {m: float(np.mean(v)) for m, v in full["seeds"].items()}
     full["train_per_class"] = round(len(train_idx) / num_classes)
     few_label = {}
     for per_class in args.few_labels:
-        rows = []
-        for seed in seeds:
-            few = data.few_labels(y.numpy(), train_idx, per_class, seed)
-            # no validation set: with a handful of labels, a big labelled val set is cheating
-            epochs = few_epochs(args, len(few))
-            res = compare(args, source, (x[few], y[few]), None, test, num_classes, seed, epochs)
-            rows.append(res["accuracy"])
+        rows = [
+            {m: results[f"{per_class}/class seed {seed} {m}"]["accuracy"] for m in METHODS}
+            for seed in seeds
+        ]
         few_label[str(per_class)] = {
             "seeds": rows,
             **{k: float(np.mean([r[k] for r in rows])) for k in rows[0]},
         }
     return model, full, few_label
+
+
+def comparison_settings(args, labels: np.ndarray, train_idx) -> dict:
+    """What made the comparison's figures: seeds, epochs per setting, augmentation, the command."""
+    few = {
+        str(n): few_epochs(args, len(data.few_labels(labels, train_idx, n, args.seed)))
+        for n in args.few_labels
+    }
+    return {
+        "seeds": list(range(args.seed, args.seed + args.seeds)),
+        "epochs": {"full": args.epochs, **few},
+        "augment": args.augment,
+        "command": training_command("training.transfer"),
+    }
+
+
+def _job(name: str, kwargs: dict) -> parallel.Job:
+    return parallel.Job(
+        name,
+        "training.transfer:method_job",
+        kwargs,
+        summary=lambda result: f"test accuracy {result['accuracy']:.4f}",
+    )
 
 
 # A few-label run trains until it has seen about this many (augmented) images, in at most
@@ -446,10 +532,28 @@ pipe = pipeline("image-classification", model="{out.name}")""",
         extra=f"""
 ## Few labels per class (test accuracy, mean over seeds)
 
+{settings_line(metrics)}
+
 | labels per class | scratch | head only | fine-tuned |
 |---|---|---|---|
 {few}
 """,
+    )
+
+
+def settings_line(metrics: dict) -> str:
+    """The comparison's settings in a sentence, for the model card."""
+    settings = metrics.get("comparison_settings")
+    if not settings:
+        return ""
+    seeds = settings["seeds"]
+    epochs = ", ".join(f"{k}: {v}" for k, v in settings["epochs"].items())
+    augment = "on" if settings["augment"] else "off"
+    return (
+        f"Every number is one real run per seed ({len(seeds)} seed(s): "
+        f"{', '.join(map(str, seeds))}) of each method on the same data; epochs per setting "
+        f"(labels per class or full) {epochs}; augmentation {augment}."
+        f" Command: `{settings['command']}` (`benchmarks/transfer.py` runs three seeds)."
     )
 
 

@@ -174,6 +174,17 @@ def weight_bytes(config: AutoencoderConfig) -> int:
     return sum(p.numel() for p in model.parameters()) * 4
 
 
+def check_size(n_features: int, variant: str, latent: int, max_mb: float = MAX_MODEL_MB) -> None:
+    """Refuse, before training, a model heavier than `max_mb` (what the app lets a visitor make)."""
+    size = weight_bytes(AutoencoderConfig(n_features, variant=variant, latent=latent)) / 2**20
+    if size > max_mb:
+        raise UserInputError(
+            f"A {variant} autoencoder of {n_features:,} inputs would weigh {size:,.1f} MB; a "
+            f"model trained here may weigh {max_mb} MB. Use a shorter window, fewer "
+            "columns or a smaller latent size (or train it with `python -m training.anomaly`)."
+        )
+
+
 def reconstruction_errors(out: torch.Tensor, x: torch.Tensor, loss: str) -> torch.Tensor:
     """Mean absolute (MAE) or squared (MSE) error per sample: the loss and the anomaly score."""
     diff = out - x

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,8 @@ import pandas as pd
 from shared.anomaly.builtin import load_builtin
 from shared.anomaly.data import window_labels, windows
 from shared.anomaly.model import Autoencoder
-from shared.anomaly.plots import error_histogram, sample_lines, series_points
-from shared.anomaly.scoring import RULES, flags, metrics, point_scores
+from shared.anomaly.plots import error_histogram, loss_curves, sample_lines, series_points
+from shared.anomaly.scoring import RULES, decisions, flags, metrics, point_scores
 from shared.anomaly.upload import table_from_frame
 from shared.errors import UserInputError
 
@@ -31,9 +32,10 @@ SCORES_DIR = Path(tempfile.mkdtemp(prefix="anomaly-scores-"))  # downloads, prun
 SCORES_TTL = 600  # seconds a scored-rows CSV is kept
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scored:
-    """A model's errors on some data, with what is needed to show them."""
+    """A model's errors on some data, with what is needed to show them. Never changed once made:
+    the app keeps one in each visitor's page state (the first view's, too)."""
 
     name: str
     x: np.ndarray  # the samples (rows or windows) that were scored, raw
@@ -44,7 +46,11 @@ class Scored:
     point_labels: np.ndarray | None = None
     window: int = 0
     stride: int = 1
-    served: tuple[str, int] | None = None  # (dataset, digit) of an answer every visitor shares
+
+    def __deepcopy__(self, memo: dict) -> Scored:
+        # Gradio deep-copies a page state's initial value for every visitor; a Scored is never
+        # changed, so its copy is itself (the served ECG answer holds 8 MB of windows and a model)
+        return self
 
 
 @dataclass(frozen=True)
@@ -171,7 +177,7 @@ def compare_rules(scored: Scored) -> tuple[pd.DataFrame, str]:
         row = {"rule": RULES[key].label, "threshold": value}
         row["flagged"] = int(flags(scored.errors, value).sum())
         if scored.labels is not None:
-            m = metrics(scored.errors, scored.labels, value)
+            m = decisions(scored.errors, scored.labels, value)
             row.update({k: round(m[k], 3) for k in ("precision", "recall", "f1")})
         rows.append(row | {"in use": "yes" if key == c.threshold_rule else ""})
     if not rows:
@@ -226,3 +232,33 @@ def summarize(scored: Scored, worst: int = 20) -> dict:
             k: m[k] for k in ("roc_auc", "pr_auc", "precision", "recall", "f1", "tp", "fp", "fn")
         }
     return answer
+
+
+class ModelSummary(NamedTuple):
+    """What the app's Model tab shows of a model."""
+
+    layers: pd.DataFrame  # part, layer, parameters
+    curves: pd.DataFrame  # plots.loss_curves of its training history
+    text: str  # size, threshold and test metrics in words
+    config: dict  # the config saved with the weights, less the scaler's arrays
+
+
+def describe_model(model: Autoencoder, history: list[dict], metrics: dict) -> ModelSummary:
+    """The architecture layer by layer, the loss curves, the test metrics and the config."""
+    layers = []
+    for part in ("encoder", "decoder"):
+        for name, layer in getattr(model, part).named_children():
+            n = sum(p.numel() for p in layer.parameters())
+            layers.append({"part": part, "layer": f"{name}: {layer}", "parameters": n})
+    c = model.config
+    total = sum(p.numel() for p in model.parameters())
+    text = (
+        f"{model.describe()}: input {c.n_features}, latent {c.latent}, {total:,} parameters. "
+        f"Threshold {c.threshold:.4g} ({RULES[c.threshold_rule].label})."
+    )
+    if metrics:
+        text += "\n\nTest metrics (anomaly = positive): " + ", ".join(
+            f"{k} {metrics[k]:.3f}" for k in ("roc_auc", "pr_auc", "precision", "recall", "f1")
+        )
+    config = {k: v for k, v in vars(c).items() if k not in ("mean", "std", "columns")}
+    return ModelSummary(pd.DataFrame(layers), loss_curves(history), text, config)

@@ -130,6 +130,12 @@ class TrainResult:
     budget: Budget
     val_errors: np.ndarray | None = None  # the labelled validation split's, when it exists
 
+    def nbytes(self) -> int:
+        """What keeping this result holds: the weights and the errors the threshold rules use."""
+        arrays = [self.train_errors, *([self.val_errors] if self.val_errors is not None else [])]
+        weights = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+        return weights + sum(a.nbytes for a in arrays)
+
 
 def resolve_rule(settings: TrainSettings, data: AnomalyData) -> tuple[str, float]:
     """The threshold rule and parameter to use: best-F1 needs labels, so it falls back."""

@@ -31,10 +31,18 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 
-def handler(fn: Callable) -> Callable:
+def handler(fn: Callable, *first) -> Callable:
     """`fn` as an event handler: errors made readable (`friendly`), and a NamedTuple answer
     given to Gradio field by field. A one-field answer is unpacked, since Gradio hands a lone
-    output the whole return value. Generators (progress while training) work the same way."""
+    output the whole return value. Generators (progress while training) work the same way.
+
+    `first` are values `fn` takes before the event's inputs, such as the app's `Sessions`: a
+    tab's plain `train(sessions, text, ticket)` serves as `handler(train, SESSIONS)`. Gradio
+    still sees the rest of `fn`'s signature, so `gr.Progress` defaults and `gr.OAuthToken`
+    annotations keep working.
+    """
+    if first:
+        fn = _bound(fn, first)
 
     if inspect.isgeneratorfunction(fn):
 
@@ -50,6 +58,25 @@ def handler(fn: Callable) -> Callable:
         return _unpacked(fn(*args, **kwargs))
 
     return friendly(once)
+
+
+def _bound(fn: Callable, first: tuple) -> Callable:
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def bound(*args, **kwargs):
+            yield from fn(*first, *args, **kwargs)
+
+    else:
+
+        @functools.wraps(fn)
+        def bound(*args, **kwargs):
+            return fn(*first, *args, **kwargs)
+
+    signature = inspect.signature(fn)
+    rest = list(signature.parameters.values())[len(first) :]
+    bound.__signature__ = signature.replace(parameters=rest)  # what Gradio reads
+    return bound
 
 
 def _unpacked(answer):

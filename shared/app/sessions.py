@@ -56,10 +56,12 @@ class Sessions(Generic[M]):
 
     def notice(self, ticket: Ticket) -> str:
         """The one wording of an eviction, for every app."""
+        plural = self.what.endswith("s")  # "vectors": their verbs agree
+        was, answers, it = ("were", "answer", "them") if plural else ("was", "answers", "it")
         return (
-            f"Your {ticket.name} was removed to keep this app within its memory budget for all "
-            "visitors' models (least recently used go first); the app's own "
-            f"{self.what} answers now. Train again to get it back."
+            f"Your {ticket.name} {was} removed to keep this app within its memory budget for "
+            "all visitors' models (least recently used go first); the app's own "
+            f"{self.what} {answers} now. Train again to get {it} back."
         )
 
     def own(self, ticket: Ticket | None) -> M | None:
@@ -75,7 +77,8 @@ class Sessions(Generic[M]):
         if model is not None:
             return model
         if self.served.model is None:
-            raise UserInputError(f"No {self.what} is loaded. {self.served.status}")
+            verb = "are" if self.what.endswith("s") else "is"
+            raise UserInputError(f"No {self.what} {verb} loaded. {self.served.status}")
         return self.served.model
 
     def trained(self, ticket: Ticket | None) -> M | None:

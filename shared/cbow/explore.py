@@ -14,6 +14,7 @@ from gensim.models import KeyedVectors
 
 from shared.cbow import CBOWInputError
 
+EXAMPLE_WORDS = 5000  # most frequent words that example queries are made of
 MAX_WORD_CHARS = 50  # longer than any English word; bounds the spelling search
 MAX_TOPK = 50
 SUGGESTIONS = 5
@@ -123,3 +124,21 @@ def neighbourhood(
         {"word": w, "x": float(x), "y": float(y), "similarity": s, "query": i == 0}
         for i, (w, (x, y), s) in enumerate(zip(words, xy, sims, strict=True))
     ]
+
+
+def examples(
+    vectors: KeyedVectors, wanted: dict[str, tuple[str, ...]], lowercase: bool = True
+) -> dict[str, tuple[str, ...]]:
+    """`wanted`'s queries, each kept when all its words are in the vocabulary, else made of its
+    most frequent words of four letters or more (mostly not stop words), filled up with the
+    other words where there are too few of those: any vectors get example queries that answer.
+    """
+    vocab = vectors.key_to_index
+    frequent = [w for w in vectors.index_to_key[:EXAMPLE_WORDS] if len(w) >= 4 and w.isalpha()]
+    if len(frequent) < 4:  # the odd-one-out example takes four
+        frequent += [w for w in vectors.index_to_key if w not in frequent][: 4 - len(frequent)]
+
+    def known(words: tuple[str, ...]) -> bool:
+        return all((w.lower() if lowercase else w) in vocab for w in words)
+
+    return {k: v if known(v) else tuple(frequent[: len(v)]) for k, v in wanted.items()}

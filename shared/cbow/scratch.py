@@ -54,6 +54,14 @@ class ScratchResult:
         order = probs.argsort(descending=True)
         return [(self.vocab[i], float(probs[i])) for i in order]
 
+    def predictions(self) -> list[tuple[Sequence[str], str, str, float]]:
+        """For each training pair: its context, its target, the most likely word, P(target)."""
+        rows = []
+        for context, target in self.pairs:
+            probs = dict(self.predict(context))
+            rows.append((context, target, max(probs, key=probs.get), probs[target]))
+        return rows
+
 
 def train_scratch(
     sentences: Sequence[str] = TOY_SENTENCES,

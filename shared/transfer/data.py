@@ -141,6 +141,18 @@ def split(labels: np.ndarray, val: float, test: float, seed: int) -> tuple[np.nd
     return train_idx, val_idx, test_idx
 
 
+def held_out_digits(
+    test_index: Sequence[int] | None, count: int
+) -> list[tuple[int, int, Image.Image]]:
+    """The first digit of each class 0, 1, ... in `test_index` (a model's metrics.json names
+    the digits it never saw; without one, the default split's test digits): up to `count` of
+    them as (index into scikit-learn's digits, label, 8x8 image)."""
+    images, labels, _ = digits(DIGITS)
+    test_index = test_index or split(labels, 0.2, 0.2, seed=0)[2]
+    picked = [next(int(i) for i in test_index if labels[i] == d) for d in DIGITS][:count]
+    return [(i, int(labels[i]), images[i]) for i in picked]
+
+
 def few_labels(labels: np.ndarray, index: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """`per_class` indices of each class drawn from `index`: the few-label setting."""
     rng = np.random.default_rng(seed)

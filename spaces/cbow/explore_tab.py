@@ -1,20 +1,23 @@
-"""The CBOW app's Explore tab: step (d), what the vectors say about words.
+"""The CBOW app's Explore tab, step (d): what the vectors say about words.
 
-Each handler takes the vectors to ask (the session's own or the default ones, chosen by the
-app) and returns what the page shows. `build` lays the tab out and wires it to `current`, the
-app's function from a session's ticket to its vectors.
+Each handler takes the vectors to ask (the session's own or the served ones) and returns what
+the page shows; the app's MCP tools call the same handlers with the served vectors. `build`
+lays the tab out with `first_view`'s queries already answered, and asks `Sessions` which
+vectors answer each click.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import gradio as gr
 import pandas as pd
 import plotly.express as px
+from gradio.components.plot import PlotData
 
-from shared.app.errors import friendly
-from shared.app.outputs import plot_data
+from shared.app.outputs import handler, plot_data
+from shared.app.sessions import Sessions
 from shared.cbow import explore
 from shared.cbow.explore import MAX_TOPK
 from shared.cbow.vectors import LoadedVectors
@@ -30,18 +33,28 @@ EXAMPLES = {  # each panel's first query; words the served vocabulary lacks are 
 }
 
 
-def examples_for(model: LoadedVectors) -> dict[str, tuple[str, ...]]:
-    """`EXAMPLES`, each kept when all its words are in `model`'s vocabulary, else made of its
-    most frequent words of four letters or more (mostly not stop words): any vectors a Space
-    serves get a first view that answers."""
-    vocab = model.vectors.key_to_index
-    frequent = [w for w in model.vectors.index_to_key[:5000] if len(w) >= 4 and w.isalpha()]
-    frequent += [w for w in model.vectors.index_to_key if w not in frequent][: 4 - len(frequent)]
+class OddOne(NamedTuple):
+    answer: str  # Markdown: the odd one out
+    table: pd.DataFrame  # each word's similarity to the group, least alike first
 
-    def known(words: tuple[str, ...]) -> bool:
-        return all((w.lower() if model.config.lowercase else w) in vocab for w in words)
 
-    return {k: v if known(v) else tuple(frequent[: len(v)]) for k, v in EXAMPLES.items()}
+class Explored(NamedTuple):
+    """The tab on open: every query box, and the answers (none without vectors)."""
+
+    word: str
+    pair_a: str
+    pair_b: str
+    analogy_a: str
+    analogy_b: str
+    analogy_c: str
+    odd_words: str
+    map_word: str
+    neighbours: pd.DataFrame | None = None
+    similarity: float | None = None
+    analogies: pd.DataFrame | None = None
+    odd_answer: str = ""
+    odd_table: pd.DataFrame | None = None
+    map_plot: PlotData | None = None
 
 
 def similar(model: LoadedVectors, word: str, topk: float) -> pd.DataFrame:
@@ -64,10 +77,10 @@ def similarity_frame(rows: list[tuple[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["word", "similarity"]).round({"similarity": 4})
 
 
-def odd_one(model: LoadedVectors, words: str) -> tuple[str, pd.DataFrame]:
+def odd_one(model: LoadedVectors, words: str) -> OddOne:
     odd, scores = explore.odd_one_out(model.vectors, words, model.config.lowercase)
     table = pd.DataFrame(scores, columns=["word", "similarity to the group"]).round(4)
-    return f"The odd one out: **{odd}**", table
+    return OddOne(f"The odd one out: **{odd}**", table)
 
 
 def word_map(model: LoadedVectors, word: str, topk: float, method: str):
@@ -76,72 +89,94 @@ def word_map(model: LoadedVectors, word: str, topk: float, method: str):
         explore.neighbourhood(model.vectors, word, int(topk), method, model.config.lowercase)
     )
     fig = px.scatter(
-        points, x="x", y="y", text="word", color="similarity", hover_name="word",
+        points,
+        x="x",
+        y="y",
+        text="word",
+        color="similarity",
+        hover_name="word",
         hover_data={"similarity": ":.3f", "x": False, "y": False, "query": False},
         title=f"{points.word[0]!r} and its {len(points) - 1} nearest words ({method})",
-    )  # fmt: skip
+    )
     fig.update_traces(textposition="top center")
     return fig
 
 
-def first_view(model: LoadedVectors) -> tuple:
-    """The tab's query boxes and answers before any click, in `build`'s output order."""
-    ex = examples_for(model)
-    odd = " ".join(ex["odd"])
-    return (
-        *ex["word"], similar(model, *ex["word"], TOP_K),
-        *ex["pair"], pair_similarity(model, *ex["pair"]),
-        *ex["analogy"], analogy(model, *ex["analogy"]),
-        odd, *odd_one(model, odd),
-        *ex["map"], plot_data(word_map(model, *ex["map"], MAP_K, "pca")),
-    )  # fmt: skip
+def first_view(model: LoadedVectors | None) -> Explored:
+    """The tab before any click: example queries the vocabulary has, and their answers.
+
+    Without vectors the queries stay unanswered (the page's status line says why).
+    """
+    ex = explore.examples(model.vectors, EXAMPLES, model.config.lowercase) if model else EXAMPLES
+    q = Explored(*ex["word"], *ex["pair"], *ex["analogy"], " ".join(ex["odd"]), *ex["map"])
+    if model is None:
+        return q
+    odd = odd_one(model, q.odd_words)
+    return q._replace(
+        neighbours=similar(model, q.word, TOP_K),
+        similarity=pair_similarity(model, q.pair_a, q.pair_b),
+        analogies=analogy(model, q.analogy_a, q.analogy_b, q.analogy_c),
+        odd_answer=odd.answer,
+        odd_table=odd.table,
+        map_plot=plot_data(word_map(model, q.map_word, MAP_K, "pca")),
+    )
 
 
-def build(current: Callable[[object], LoadedVectors], session: gr.State) -> list:
-    """Lay the tab out; return the components `first_view` fills, in its order."""
+def build(sessions: Sessions[LoadedVectors], session: gr.State, first: Explored) -> None:
+    """Lay the tab out showing `first`; each button asks the session's vectors."""
 
-    def ask(handler: Callable) -> Callable:
-        """`handler(model, *inputs)` as an event handler of `(*inputs, session)`."""
+    def ask(question: Callable) -> Callable:
+        """`question(vectors, *inputs)` as the handler of an event of `(*inputs, ticket)`."""
 
-        def handle(*args):
-            return handler(current(args[-1]), *args[:-1])
+        def answer(*args):
+            *inputs, ticket = args
+            return question(sessions.current(ticket), *inputs)
 
-        handle.__name__ = handler.__name__
-        return friendly(handle)
+        answer.__name__ = question.__name__
+        return handler(answer)
 
     with gr.Row():
-        word = gr.Textbox(EXAMPLES["word"][0], label="word", elem_id="word")
+        word = gr.Textbox(first.word, label="word", elem_id="word")
         topk = gr.Slider(1, MAX_TOPK, TOP_K, step=1, label="top k")
     similar_button = gr.Button("Most similar", variant="primary", elem_id="similar-button")
-    neighbours = gr.Dataframe(label="nearest words", interactive=False, elem_id="neighbours")
-    similar_button.click(ask(similar), [word, topk, session], neighbours,
-                         api_name="most_similar", **HIDDEN)  # fmt: skip
+    neighbours = gr.Dataframe(
+        first.neighbours, label="nearest words", interactive=False, elem_id="neighbours"
+    )
     # "day" is from the course's sentence; the others show topical and named neighbours
     gr.Examples([["day"], ["king"], ["music"], ["einstein"], ["france"]], [word])
     with gr.Row():
-        word_a = gr.Textbox(EXAMPLES["pair"][0], label="word 1")
-        word_b = gr.Textbox(EXAMPLES["pair"][1], label="word 2")
-        sim_value = gr.Number(label="cosine similarity", elem_id="similarity")
-    gr.Button("Similarity").click(ask(pair_similarity), [word_a, word_b, session], sim_value,
-                                  api_name="similarity", **HIDDEN)  # fmt: skip
+        pair_a = gr.Textbox(first.pair_a, label="word 1")
+        pair_b = gr.Textbox(first.pair_b, label="word 2")
+        similarity = gr.Number(first.similarity, label="cosine similarity", elem_id="similarity")
+    similarity_button = gr.Button("Similarity")
     with gr.Row():
-        an_a = gr.Textbox(EXAMPLES["analogy"][0], label="a")
-        an_b = gr.Textbox(EXAMPLES["analogy"][1], label="minus b")
-        an_c = gr.Textbox(EXAMPLES["analogy"][2], label="plus c")
-    analogies = gr.Dataframe(label="a - b + c", interactive=False, elem_id="analogies")
-    gr.Button("Analogy").click(ask(analogy), [an_a, an_b, an_c, session], analogies,
-                               api_name="analogy", **HIDDEN)  # fmt: skip
-    odd_words = gr.Textbox(" ".join(EXAMPLES["odd"]), label="words (space separated)")
-    odd_answer = gr.Markdown(elem_id="odd-answer")
-    odd_table = gr.Dataframe(interactive=False, elem_id="odd-table")
-    gr.Button("Odd one out").click(ask(odd_one), [odd_words, session], [odd_answer, odd_table],
-                                   api_name="odd_one_out", **HIDDEN)  # fmt: skip
+        an_a = gr.Textbox(first.analogy_a, label="a")
+        an_b = gr.Textbox(first.analogy_b, label="minus b")
+        an_c = gr.Textbox(first.analogy_c, label="plus c")
+    analogies = gr.Dataframe(
+        first.analogies, label="a - b + c", interactive=False, elem_id="analogies"
+    )
+    analogy_button = gr.Button("Analogy")
+    odd_words = gr.Textbox(first.odd_words, label="words (space separated)")
+    odd = OddOne(
+        answer=gr.Markdown(first.odd_answer, elem_id="odd-answer"),
+        table=gr.Dataframe(first.odd_table, interactive=False, elem_id="odd-table"),
+    )
+    odd_button = gr.Button("Odd one out")
     with gr.Row():
-        map_word = gr.Textbox(EXAMPLES["map"][0], label="map around")
+        map_word = gr.Textbox(first.map_word, label="map around")
         map_k = gr.Slider(5, MAX_TOPK, MAP_K, step=1, label="neighbours")
         map_method = gr.Radio([("PCA", "pca"), ("t-SNE", "tsne")], value="pca", label="projection")
-    map_plot = gr.Plot(label="2-D map (hover for words; drag to zoom)", elem_id="map")
-    gr.Button("Map").click(ask(word_map), [map_word, map_k, map_method, session], map_plot,
-                           api_name="map", **HIDDEN)  # fmt: skip
-    return [word, neighbours, word_a, word_b, sim_value, an_a, an_b, an_c, analogies,
-            odd_words, odd_answer, odd_table, map_word, map_plot]  # fmt: skip
+    map_plot = gr.Plot(
+        first.map_plot, label="2-D map (hover for words; drag to zoom)", elem_id="map"
+    )
+    map_button = gr.Button("Map")
+
+    for button, question, inputs, outputs, api_name in [
+        (similar_button, similar, [word, topk], neighbours, "most_similar"),
+        (similarity_button, pair_similarity, [pair_a, pair_b], similarity, "similarity"),
+        (analogy_button, analogy, [an_a, an_b, an_c], analogies, "analogy"),
+        (odd_button, odd_one, [odd_words], list(odd), "odd_one_out"),
+        (map_button, word_map, [map_word, map_k, map_method], map_plot, "map"),
+    ]:
+        button.click(ask(question), [*inputs, session], outputs, api_name=api_name, **HIDDEN)

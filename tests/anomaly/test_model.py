@@ -20,6 +20,7 @@ from shared.anomaly.model import (
     weight_bytes,
 )
 from shared.anomaly.train import TrainSettings, train_autoencoder
+from shared.errors import UserInputError
 from shared.hub import ModelSourceError, push_folder
 from tests.spaces.anomaly.test_app import _app_with_model
 
@@ -91,7 +92,7 @@ def test_push_uploads_the_artifact_folder_that_reloads(quick, monkeypatch, fake_
         p.name for p in uploaded.iterdir()
     }
     app = _app_with_model(monkeypatch, uploaded)
-    assert app.MODEL is not None and "Model loaded from" in app.model_info()
+    assert app.SESSIONS.served.model is not None and "Model loaded from" in app.model_info()
 
 
 def test_a_config_with_an_unknown_rule_is_refused(tmp_path, quick):
@@ -117,3 +118,17 @@ def test_wide_models_score_in_smaller_batches_with_the_same_errors():
     x = np.random.default_rng(1).normal(size=(1500, 3000)).astype(np.float32)
     assert model.widest() == 3000 and 2**21 // 3000 == 699  # so 699 rows a batch, not 8,192
     np.testing.assert_allclose(model.score(x), model.score(x, batch_size=1500), rtol=1e-5)
+
+
+def test_check_size_refuses_a_model_over_the_cap_before_it_is_built():
+    from shared.anomaly.model import MAX_MODEL_MB, check_size, largest_window
+
+    window = largest_window(MAX_MODEL_MB)
+    check_size(window, "dense", 0)  # the largest allowed passes
+    with pytest.raises(UserInputError, match=f"of {window + 1:,} inputs would weigh 20.0 MB; a"):
+        check_size(window + 1, "dense", 0)
+    # the latent size counts too, and the refusal says how to get a smaller model
+    with pytest.raises(UserInputError, match="smaller latent size") as info:
+        check_size(200, "dense", 1024, max_mb=0.1)
+    assert "would weigh 0.3 MB; a model trained here may weigh 0.1 MB" in str(info.value)
+    check_size(200, "dense", 1024, max_mb=0.5)  # 200 inputs, latent 1024: 0.26 MB of float32

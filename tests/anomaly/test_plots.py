@@ -6,9 +6,12 @@ bucket) and every flagged point, and nothing made up.
 
 from __future__ import annotations
 
+import base64
+import json
 import sys
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from conftest import REPO
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
@@ -24,6 +27,17 @@ from shared.anomaly.plots import (
 
 sys.path.insert(0, str(REPO / "spaces" / "anomaly"))
 import charts  # noqa: E402 - the app's own module, beside its app.py
+
+
+def drawn(fig: dict) -> go.Figure:
+    """A figure the app sends, read back through plotly's own checks: a property plotly.js
+    does not know, or a value of the wrong kind, is refused here."""
+    sent = json.loads(charts.page_data(fig).plot)
+    for trace in sent["data"]:  # typed arrays (base64 bytes) back to numbers
+        for key, value in trace.items():
+            if isinstance(value, dict) and "bdata" in value:
+                trace[key] = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return go.Figure(sent)
 
 
 def test_a_short_series_is_kept_whole():
@@ -126,21 +140,35 @@ def test_the_histogram_draws_its_threshold_and_goes_log_only_for_a_long_tail():
     rng = np.random.default_rng(0)
     errors = np.r_[rng.normal(0.1, 0.01, 5000), rng.uniform(0.3, 0.8, 50)]
     labels = np.r_[np.zeros(5000, dtype=int), np.ones(50, dtype=int)]
-    fig = charts.histogram(error_histogram(errors, labels), 0.2)
+    fig = drawn(charts.histogram(error_histogram(errors, labels), 0.2))
     assert fig.layout.yaxis.type == "log"
     (line,) = fig.layout.shapes
     assert (line.x0, line.x1) == (0.2, 0.2)
     assert "threshold 0.2" in fig.layout.annotations[0].text
     assert [bar.name for bar in fig.data] == ["normal", "anomaly"]
     assert sum(sum(bar.y) for bar in fig.data) == 5050
-    flat = charts.histogram(error_histogram(rng.normal(size=200), None), 0.5)
+    flat = drawn(charts.histogram(error_histogram(rng.normal(size=200), None), 0.5))
     assert flat.layout.yaxis.type != "log"
 
 
 def test_the_series_draws_exactly_the_flagged_points():
     values = np.arange(10.0)
     flagged = np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 1], dtype=bool)
-    fig = charts.series(series_points(values, flagged))
+    fig = drawn(charts.series(series_points(values, flagged)))
     line, hits = fig.data  # no labelled trace without labels
     assert list(line.x) == list(range(10)) and list(hits.x) == [2, 3, 9]
     assert list(hits.y) == [2.0, 3.0, 9.0] and fig.layout.title.text == "Series: 3 points flagged"
+
+
+def test_the_roc_and_pr_figure_has_each_curve_on_its_own_axes():
+    rng = np.random.default_rng(2)
+    labels = np.r_[np.zeros(300, dtype=int), np.ones(30, dtype=int)]
+    errors = np.r_[rng.normal(0, 1, 300), rng.normal(2, 1, 30)]
+    fig = drawn(charts.roc_pr(*roc_pr(errors, labels)))
+    auc = roc_auc_score(labels, errors)
+    names = [(t.name, t.xaxis, t.showlegend) for t in fig.data]
+    assert names[0] == (f"AUC {auc:.3f}", "x", True) and names[1] == ("chance", "x", True)
+    assert names[2][1] == "x2" and names[3] == ("chance", "x2", False)  # one chance legend
+    assert fig.layout.xaxis.domain == (0.0, 0.45) and fig.layout.xaxis2.domain == (0.55, 1.0)
+    assert fig.layout.yaxis2.title.text == "precision"
+    assert [a.text for a in fig.layout.annotations] == ["ROC", "Precision-recall"]

@@ -567,3 +567,19 @@ def test_score_of_a_builtin_series_uses_the_models_window_and_stride():
     np.testing.assert_array_equal(s.labels, data.test_labels)
     np.testing.assert_array_equal(s.series, data.series)
     np.testing.assert_array_equal(s.point_labels, data.point_labels)
+
+
+def test_describe_model_lists_every_layer_and_states_the_threshold_and_metrics():
+    model = load_autoencoder(quick_model("anomaly"))
+    history = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}, {"epoch": 2, "train_loss": 0.4}]
+    metrics = {"roc_auc": 0.91, "pr_auc": 0.5, "precision": 0.25, "recall": 0.75, "f1": 0.375}
+    layers, curves, text, config = report.describe_model(model, history, metrics)
+    assert layers["parameters"].sum() == sum(p.numel() for p in model.parameters())
+    assert set(layers["part"]) == {"encoder", "decoder"}
+    assert f"Threshold {model.config.threshold:.4g}" in text
+    assert f"{sum(p.numel() for p in model.parameters()):,} parameters" in text
+    assert "roc_auc 0.910, pr_auc 0.500, precision 0.250, recall 0.750, f1 0.375" in text
+    assert list(curves["curve"]) == ["train loss", "train loss", "val loss"]
+    assert config["n_features"] == model.config.n_features and "mean" not in config
+    _, _, without, _ = report.describe_model(model, [], {})
+    assert "Test metrics" not in without

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import NamedTuple
 
 import gradio as gr
 import plotly.graph_objects as go
 import pytest
+from gradio.helpers import special_args
 
 from shared.app.outputs import handler, plot_data
 from shared.errors import UserInputError
@@ -53,3 +55,21 @@ def test_a_handler_turns_errors_into_readable_messages():
         handler(refuse)()
     with pytest.raises(gr.Error, match=r"Something went wrong \(ZeroDivisionError\)"):
         handler(lambda: 1 / 0)()
+
+
+def test_a_handler_passes_bound_values_first_and_gradio_sees_the_rest_of_the_signature():
+    def push(store: dict, name: str, token: gr.OAuthToken | None, progress=gr.Progress()):  # noqa: B008
+        return One(f"{store['owner']}/{name} {token}")
+
+    bound = handler(push, {"owner": "alice"})
+    assert bound("vectors", None) == "alice/vectors None"
+    # what Gradio inspects to inject the token and the progress bar
+    assert list(inspect.signature(bound).parameters) == ["name", "token", "progress"]
+    assert gr.utils.get_type_hints(bound)["token"] == gr.OAuthToken | None
+    _inputs, progress_index, _, _ = special_args(bound, ["vectors", None])
+    assert progress_index == 2
+
+    def steps(first: int, n: int):
+        yield from (One(str(first + i)) for i in range(n))
+
+    assert list(handler(steps, 10)(2)) == ["10", "11"]

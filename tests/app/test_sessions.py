@@ -44,9 +44,9 @@ def test_an_evicted_model_is_named_once_as_a_warning_and_the_served_one_answers(
     sessions.replace(None, "theirs", 700_000, "vectors trained on b.txt")  # evicts mine
     assert sessions.evicted(mine)
     assert sessions.current(mine) == "served"
-    assert len(warned) == 1 and "vectors trained on a.txt was removed" in warned[0]
-    assert "app's own vectors answers now" in warned[0] and "Train again" in warned[0]
-    with pytest.raises(UserInputError, match="vectors trained on a.txt was removed"):
+    assert len(warned) == 1 and "vectors trained on a.txt were removed" in warned[0]
+    assert "app's own vectors answer now" in warned[0] and "Train again to get them" in warned[0]
+    with pytest.raises(UserInputError, match="vectors trained on a.txt were removed"):
         sessions.trained(mine)  # the served model is not theirs to push
     assert sessions.trained(None) is None
 
@@ -57,6 +57,18 @@ def test_without_a_served_model_the_status_says_how_to_get_one(monkeypatch):
     with pytest.raises(UserInputError, match="No model is loaded. .*make train"):
         sessions.current(None)
     assert sessions.budget_mb == 1024
+    vectors = Sessions(none, "UNSET_SESSION_BUDGET_MB", what="vectors")
+    with pytest.raises(UserInputError, match="No vectors are loaded"):
+        vectors.current(None)
+
+
+def test_the_notice_of_a_single_model_reads_in_the_singular():
+    sessions = Sessions(SERVED, "UNSET_SESSION_BUDGET_MB", what="detector")
+    ticket = sessions.store.put("mine", 10, "detector fine-tuned on 3 scenes")
+    assert sessions.notice(ticket).startswith("Your detector fine-tuned on 3 scenes was removed")
+    assert "the app's own detector answers now. Train again to get it back." in sessions.notice(
+        ticket
+    )
 
 
 def test_nbytes_counts_parameters_and_buffers():

@@ -293,3 +293,45 @@ def test_explore_functions_answer_on_the_quick_vectors():
     assert odd in {w for w, _ in scores} and len(scores) == 4
     points = explore.neighbourhood(vectors, "police", topk=8, method="tsne")
     assert len(points) == 9 and points[0]["word"] == "police" and points[0]["query"]
+
+
+# --- example queries: kept where the vocabulary has them, else its frequent words ------------
+EXAMPLES = {
+    "word": ("king",),
+    "pair": ("man", "woman"),
+    "analogy": ("king", "man", "woman"),
+    "odd": ("france", "germany", "italy", "music"),
+    "map": ("war",),
+}
+
+
+def vocabulary(words: list[str]) -> KeyedVectors:
+    vectors = KeyedVectors(vector_size=3)
+    rng = np.random.default_rng(0)
+    vectors.add_vectors(words, rng.normal(size=(len(words), 3)).astype(np.float32))
+    return vectors
+
+
+def test_examples_are_kept_where_the_vocabulary_has_them_and_replaced_where_not():
+    every = [w for words in EXAMPLES.values() for w in words]
+    assert explore.examples(vocabulary([*every, "other"]), EXAMPLES) == EXAMPLES
+    # a vocabulary of other words: frequent words of 4+ letters, most frequent first
+    ex = explore.examples(
+        vocabulary(["the", "of", "river", "a", "mountain", "3d", "valley", "lake", "sea"]),
+        EXAMPLES,
+    )
+    assert ex["word"] == ("river",) and ex["pair"] == ("river", "mountain")
+    assert ex["odd"] == ("river", "mountain", "valley", "lake") and ex["map"] == ("river",)
+    # case kept: "King" is not "king"
+    cased = explore.examples(
+        vocabulary(["King", "Queen", "Man", "Woman", "War"]), EXAMPLES, lowercase=False
+    )
+    # ("Man" has three letters: it only fills the fourth place of the odd-one-out example)
+    assert cased["word"] == ("King",) and cased["odd"] == ("King", "Queen", "Woman", "Man")
+    # lower-cased like the corpus: "King" is asked as "king"
+    assert explore.examples(vocabulary(every), {"word": ("King",)}) == {"word": ("King",)}
+
+
+def test_a_tiny_vocabulary_still_gets_every_example_filled():
+    ex = explore.examples(vocabulary(["a", "b", "c", "of", "to"]), EXAMPLES)
+    assert ex["odd"] == ("a", "b", "c", "of") and ex["analogy"] == ("a", "b", "c")

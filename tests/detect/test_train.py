@@ -9,7 +9,7 @@ from torchvision.ops import box_iou
 from shared.detect import scenes
 from shared.detect import train as recipe
 from shared.detect.evaluate import detections, predict
-from shared.detect.model import default_config
+from shared.detect.model import DetectInputError, default_config
 from tests.detect.test_model import classifier_folder, one_thread, tiny_config  # noqa: F401 (autouse)
 
 
@@ -57,3 +57,28 @@ def test_a_trained_detector_finds_the_right_digits_on_easy_scenes():
         right += hit and best.label == config.classes[int(truth["labels"][0]) - 1]
     assert right >= 12, f"{right}/20 scenes: best box on the right digit"  # measured 16/20
     assert recipe.evaluate(detector, test)["map_50"] > 0.4  # measured 0.69
+
+
+def test_fine_tune_trains_a_new_head_for_a_zips_classes_on_the_base_backbone(tmp_path):
+    import dataclasses
+
+    from shared.detect import coco
+    from shared.detect.hub_io import LoadedDetector
+
+    model = recipe.build(tiny_config(), str(classifier_folder(tmp_path / "s")), seed=0)
+    base = LoadedDetector(model, model.config, tmp_path, {})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    data = coco.load_zip(coco.write_scenes_zip(tmp_path / "z.zip", n=4))
+    data = dataclasses.replace(data, classes=[f"d{c}" for c in data.classes])
+    tuned = recipe.fine_tune(base, data, 1)
+    assert tuned.detector.config.classes == data.classes and tuned.detector.folder == tmp_path
+    assert tuned.detector.config.img_size == base.config.img_size
+    assert len(tuned.stage.history) == 1 and tuned.stage.n_frozen == -1
+    assert 0 <= tuned.score["map_50"] <= 1
+    after = tuned.detector.model.state_dict()
+    body = [k for k in after if k.startswith("net.backbone.body.")]
+    assert body and all(torch.equal(before[k], after[k]) for k in body)  # carried over, frozen
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # base untouched
+    many = dataclasses.replace(data, classes=[str(i) for i in range(recipe.MAX_CLASSES + 1)])
+    with pytest.raises(DetectInputError, match="names 101 categories; .* at most 100"):
+        recipe.fine_tune(base, many, 1)

@@ -144,7 +144,7 @@ def test_the_cbow_tools_are_listed_with_their_docs_and_answer_from_the_served_ve
     from tests.spaces.cbow.test_app import app_with_quick_model
 
     (cbow,) = app_with_quick_model("cbow_app_mcp")  # the generator's one value; env restored
-    vectors = cbow.DEFAULT.vectors
+    vectors = cbow.SESSIONS.served.model.vectors
     with serve(cbow.demo) as url:
         schema = httpx.get(f"{url}gradio_api/mcp/schema", timeout=30).json()
         tools = {tool["name"]: tool for tool in schema}
@@ -179,7 +179,7 @@ def test_the_transfer_tools_are_classify_and_detect_and_an_example_is_classified
     assert not result.isError, result
     (text,) = [part.text for part in result.content if part.type == "text"]
     image, labels, heatmap, box = ast.literal_eval(text)  # Gradio sends the outputs' repr
-    _, expected, _, expected_box = transfer.classify_example(3)  # the same, in-process
+    _, expected, _, expected_box = transfer.classify.classify_example(3)  # in-process
     assert image["orig_name"].startswith("digit-3-") and heatmap["url"].startswith(url)
     assert labels["label"] == max(expected, key=expected.get)
     assert {c["label"]: c["confidence"] for c in labels["confidences"]} == pytest.approx(expected)

@@ -37,7 +37,7 @@ def test_queue_and_training_concurrency_are_bounded(app_module):
 
 
 @pytest.mark.parametrize(
-    "path", [*(f"spaces/{app}/app.py" for app in APPS), "spaces/serve.py", "shared/ui.py"]
+    "path", [*(f"spaces/{app}/app.py" for app in APPS), "spaces/serve.py", "shared/app/launch.py"]
 )
 def test_no_app_widens_allowed_paths(path):
     # Gradio serves only its own temp files unless allowed_paths says otherwise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import time
 
@@ -80,3 +81,20 @@ def test_tabs_switch_apps_in_a_real_browser(server_url, page):
     page.click("#tab-cbow")
     assert page.locator("#app-cbow").is_visible() and not page.locator("#app-anomaly").is_visible()
     assert [f.url for f in page.frames].count(f"{server_url}/cbow/") == 1
+
+
+def test_apps_with_tab_modules_of_the_same_name_each_import_their_own(tmp_path, monkeypatch):
+    serve = load_serve()
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model_tab.py").write_text(f"WHOSE = {name!r}\n")
+        (tmp_path / name / "app.py").write_text("import model_tab\nWHOSE = model_tab.WHOSE\n")
+    monkeypatch.setattr(serve, "HERE", tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "model_tab", raising=False)
+    one, two, one_again = (
+        serve.load_app(n, f"{n}_{i}") for i, n in enumerate(["one", "two", "one"])
+    )
+    assert (one.WHOSE, two.WHOSE, one_again.WHOSE) == ("one", "two", "one")
+    assert one.model_tab is not two.model_tab and one.model_tab.WHOSE == "one"  # kept its own
+    sys.modules.pop("model_tab", None)

@@ -48,6 +48,7 @@ FLAGS = {
     "--seeds": "2",
     "--threads": "1",
     "--max-images": "200",
+    "--workers": "2",  # the runs in two processes (tests/training/test_parallel.py: same numbers)
 }
 
 

@@ -718,3 +718,18 @@ def test_other_models_see_the_centre_square():
     image = Image.new("RGB", (60, 40))
     seen, view = data.model_view(image, None)
     assert seen.size == (40, 40) and view == (10, 0, 40)
+
+
+def test_held_out_examples_are_the_first_test_digit_of_each_class_in_order():
+    images, labels, _ = data.digits(data.DIGITS)
+    test_index = [int(i) for i in data.split(labels, 0.2, 0.2, seed=3)[2]]
+    picked = data.held_out_digits(test_index, 8)
+    assert [label for _, label, _ in picked] == list(range(8))
+    for index, label, image in picked:
+        assert index in test_index and labels[index] == label
+        assert index == next(i for i in test_index if labels[i] == label)  # the first one
+        assert image.size == (8, 8) and image.tobytes() == images[index].tobytes()
+    # without a model's test split: the default split's (seed 0)
+    default = data.split(labels, 0.2, 0.2, seed=0)[2]
+    assert all(i in default for i, _, _ in data.held_out_digits(None, 3))
+    assert len(data.held_out_digits(None, 3)) == 3

@@ -236,28 +236,44 @@ def test_app_scores_an_uploaded_csv_and_trains(tmp_path, monkeypatch):
 
 def test_served_builtin_answer_is_made_once_and_equals_a_fresh_one(quick, monkeypatch):
     app = _app_with_model(monkeypatch, quick)
-    roc_pr, drawn = app.roc_pr, []
-    monkeypatch.setattr(app, "roc_pr", lambda *a: drawn.append(a) or roc_pr(*a))
-    first = app.detect("ecg", 0, None, "", False, None, None)
-    again = app.detect("ecg", 7, None, "", False, None, None)  # the digit means nothing for ECG
-    assert len(drawn) == 1 and all(a is b for a, b in zip(again, first, strict=True))
-    fresh = (None, *app.Answer.of(app.score(app.MODEL, "ecg")).outputs())
-    for i in (2, 4, 5):  # summary, flagged count, metrics
-        assert first[i] == fresh[i]
-    assert first[8] == fresh[8] and first[8].type == "plotly"  # the histogram, as page data
-    for i in (9, 11):  # series and ROC/PR: plotly figures in visible gr.Plot updates
-        assert first[i].visible and first[i].value == fresh[i].value
-    assert first[13].equals(fresh[13])  # the worst sample against its reconstruction
-    assert first[6].equals(fresh[6]) and first[7].equals(fresh[7])  # confusion, flagged rows
-    assert pd.read_csv(first[10]).equals(pd.read_csv(fresh[10]))
-    threshold = app.MODEL.config.threshold
-    assert app.rethreshold(threshold, first[1]) is app.served_answer("ecg", 0).view
-    assert app.rethreshold(threshold * 2, first[1])[0] != first[4]
+    import score_tab
+
+    from shared.anomaly.report import score
+
+    roc_pr, drawn = score_tab.roc_pr, []
+    monkeypatch.setattr(score_tab, "roc_pr", lambda *a: drawn.append(a) or roc_pr(*a))
+    model = app.SESSIONS.served.model
+    first = score_tab.detect(app.SESSIONS, app.SERVED, "ecg", 0, None, "", False, None)
+    again = score_tab.detect(app.SESSIONS, app.SERVED, "ecg", 7, None, "", False, None)
+    # the digit means nothing for ECG, and the first view made the ECG answer at import
+    assert first is again is app.FIRST and drawn == []
+    assert all(a is b for a, b in zip(again, first, strict=True))
+    fresh = score_tab.answer(score(model, "ecg"))
+    assert len(drawn) == 1
+    for field in ("summary", "count", "report"):
+        assert getattr(first, field) == getattr(fresh, field)
+    assert first.histogram == fresh.histogram and first.histogram.type == "plotly"
+    for field in ("series", "curves"):  # plotly figures in visible gr.Plot updates
+        assert getattr(first, field)["visible"]
+        assert getattr(first, field)["value"] == getattr(fresh, field)["value"]
+    assert first.viewer.equals(fresh.viewer)  # the worst sample against its reconstruction
+    assert first.confusion.equals(fresh.confusion) and first.flagged.equals(fresh.flagged)
+    assert pd.read_csv(first.download).equals(pd.read_csv(fresh.download))
+    threshold = model.config.threshold
+    assert score_tab.rethreshold(threshold, first.scored).count == first.count
+    assert score_tab.rethreshold(threshold * 2, first.scored).count != first.count
+    # a temp cleaner took the served CSV: the answer is made again, with its file
+    Path(first.download).unlink()
+    remade = score_tab.detect(app.SESSIONS, app.SERVED, "ecg", 0, None, "", False, None)
+    assert remade is not first and Path(remade.download).is_file() and len(drawn) == 2
 
 
 def test_only_the_controls_that_apply_are_shown(quick, monkeypatch):
-    app = _app_with_model(monkeypatch, quick)
-    shown = lambda *args: [u["visible"] for u in app.controls(*args)]  # noqa: E731
+    _app_with_model(monkeypatch, quick)
+    import picker
+    import train_tab
+
+    shown = lambda *args: [u["visible"] for u in picker.controls(*args)]  # noqa: E731
     # digit, CSV layout, label column, drop missing, window, stride
     assert shown("ecg", None, "table") == [False, False, False, False, True, True]
     assert shown("kdd135", None, "table") == [False, False, False, False, True, True]
@@ -266,26 +282,39 @@ def test_only_the_controls_that_apply_are_shown(quick, monkeypatch):
     assert shown("digits", "/tmp/x.csv", "table") == [False, True, True, True, False, False]
     assert shown("ecg", "/tmp/x.csv", "series") == [False, True, True, True, True, True]
     # the rule's parameter, named after the rule, with its default; hidden where there is none
-    k = app.rule_parameter("mean_std")
+    k = train_tab.rule_parameter("mean_std")
     assert k["visible"] and k["label"].endswith(": k") and k["value"] == 1.0
-    rate = app.rule_parameter("percentile")
+    rate = train_tab.rule_parameter("percentile")
     assert rate["label"].endswith("expected share of anomalies") and rate["value"] == 0.05
-    for rule in ("max", "best_f1", app.AUTO_RULE):
-        assert app.rule_parameter(rule) == {"__type__": "update", "visible": False}
+    for rule in ("max", "best_f1", train_tab.AUTO_RULE):
+        assert train_tab.rule_parameter(rule) == {"__type__": "update", "visible": False}
+
+
+def initial_values(app) -> list:
+    """What the page shows before any event: the Score event's outputs' initial values."""
+    (event,) = [fn for fn in app.demo.fns.values() if fn.api_name == "detect"]
+    return [block.value for block in event.outputs]
 
 
 def test_the_first_view_is_the_served_ecg_answer(quick, monkeypatch):
     app = _app_with_model(monkeypatch, quick)
-    first = app.first_view()
-    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
-    assert len(first) == len(event.outputs)
-    assert first[1:] == app.served_answer("ecg", 0).outputs()
-    assert first[1].name == "ecg" and f"above {app.MODEL.config.threshold:.4g}" in first[4]
+    first = app.FIRST
+    assert first is app.SERVED("ecg", 0)  # made once, at import
+    assert first.scored.name == "ecg"
+    assert f"above {app.SESSIONS.served.model.config.threshold:.4g}" in first.count
+    shown = initial_values(app)
+    assert len(shown) == len(first)  # one component per field
+    assert shown[2] == first.summary and shown[4] == first.count and shown[5] == first.report
+    assert shown[3] == app.SESSIONS.served.model.config.threshold  # the slider
+    assert shown[1] is first.scored  # the page state, shared and never copied
+    assert not any(fn.api_name == "first_view" for fn in app.demo.fns.values())
 
 
 def test_without_a_model_the_first_view_says_how_to_get_one(tmp_path, monkeypatch):
     app = _app_with_model(monkeypatch, tmp_path / "missing")
-    first = app.first_view()
-    assert app.MODEL is None and first[2] == app.model_info() and "Train one" in first[2]
-    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
-    assert len(first) == len(event.outputs)  # one value per Detect output, or Gradio refuses
+    first = app.FIRST
+    assert app.SESSIONS.served.model is None
+    assert first.summary == app.model_info() and "Train one" in first.summary
+    shown = initial_values(app)
+    assert len(shown) == len(first)  # one value per Detect output
+    assert shown[2] == first.summary and first.scored is None

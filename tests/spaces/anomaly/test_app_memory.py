@@ -10,7 +10,7 @@ import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
 
-from shared.anomaly.model import largest_window
+from shared.anomaly.model import MAX_MODEL_MB, largest_window
 from shared.app.store import MB
 from tests.spaces.cbow.test_app_memory import rss, rss_peak
 
@@ -36,7 +36,7 @@ def app():
 @pytest.fixture(scope="module")
 def series_csv(app, tmp_path_factory):
     """A noisy sine 3,000 points longer than the largest window: 3,001 windows to train on."""
-    n = largest_window(app.MAX_MODEL_MB) + 3000
+    n = largest_window(MAX_MODEL_MB) + 3000
     values = np.sin(np.arange(n) / 5) + np.random.default_rng(0).normal(0, 0.1, n)
     path = tmp_path_factory.mktemp("series") / "long-series.csv"
     path.write_text("v\n" + "\n".join(f"{v:.4f}" for v in values))
@@ -51,22 +51,23 @@ def train_args(path, window: int, latent: int = 0) -> tuple:
 
 
 def test_a_model_over_the_caps_is_refused_before_training(app, series_csv):
-    window = largest_window(app.MAX_MODEL_MB)
+    window = largest_window(MAX_MODEL_MB)
     assert 3000 < window < 3300  # the cap's stated reason: a dense model of ~3,300 inputs
     with client_for(app.demo) as client:
         with pytest.raises(Exception, match=f"of {window + 1:,} inputs would weigh 20.0 MB; a"):
             client.predict(*train_args(series_csv, window + 1), api_name="/train")
         with pytest.raises(Exception, match="maximum value 1024"):  # Gradio checks the bound
             client.predict(*train_args(series_csv, 200, latent=1025), api_name="/train")
+    (train,) = [fn.fn for fn in app.demo.fns.values() if fn.api_name == "train"]
     with pytest.raises(gr.Error, match="latent size must be 0 \\(tutorial\\) to 1024"):
-        app.train("ecg", 0, None, "table", "", 200, 1, False, "dense", 1, 5000, "auto", 1.0, None)
-    assert len(app.STORE) == 0
+        train("ecg", 0, None, "table", "", 200, 1, False, "dense", 1, 5000, "auto", 1.0, None)
+    assert len(app.SESSIONS.store) == 0
 
 
 @pytest.mark.slow
 def test_session_models_stay_within_the_budget_however_many_visitors_train(app, series_csv):
     """Five visitors each train the largest model the caps allow; the budget holds two."""
-    window = largest_window(app.MAX_MODEL_MB)
+    window = largest_window(MAX_MODEL_MB)
     with client_for(app.demo) as client:
         client.predict(*train_args(series_csv, 200), api_name="/train")  # torch's first-run setup
         visitors = [Client(client.src, verbose=False) for _ in range(5)]
@@ -77,19 +78,20 @@ def test_session_models_stay_within_the_budget_however_many_visitors_train(app, 
                     *train_args(series_csv, window), api_name="/train"
                 )
                 assert config["n_features"] == window and "Memory: Session models:" in text
-                assert app.STORE.used <= app.STORE.budget
+                assert app.SESSIONS.store.used <= app.SESSIONS.store.budget
                 growth.append(rss() - start)
-        assert len(app.STORE) == 2 and app.STORE.evictions == 4  # the warm-up's model too
+        store = app.SESSIONS.store
+        assert len(store) == 2 and store.evictions == 4  # the warm-up's model too
         grown = [f"{g / MB:.0f}" for g in growth]
-        print(f"budget {app.STORE.budget / MB:.1f} MB, RSS growth after each training {grown}"
+        print(f"budget {store.budget / MB:.1f} MB, RSS growth after each training {grown}"
               f" MB, peak +{peak['peak'] / MB:.0f} MB")  # fmt: skip
-        assert max(growth) <= app.STORE.budget + KEPT_MARGIN
-        assert peak["peak"] <= app.STORE.budget + PEAK_MARGIN
+        assert max(growth) <= app.SESSIONS.store.budget + KEPT_MARGIN
+        assert peak["peak"] <= app.SESSIONS.store.budget + PEAK_MARGIN
 
         # the first visitor's model was evicted: named, and the served model answers again
         _, _, text, config = visitors[0].predict(api_name="/model_tab")
         assert "Your model trained on long-series.csv at " in text and "was removed" in text
-        assert config["n_features"] == app.MODEL.config.n_features
+        assert config["n_features"] == app.SESSIONS.served.model.config.n_features
         # the last visitor still has theirs
         _, _, text, config = visitors[-1].predict(api_name="/model_tab")
         assert "was removed" not in text and config["n_features"] == window

@@ -52,7 +52,7 @@ def test_a_pickle_in_a_model_folder_is_refused(tmp_path, weights_name, message):
         app = load_app("anomaly", "anomaly_app_pickle_model")
     finally:
         del os.environ["ANOMALY_MODEL"]
-    assert app.MODEL is None and message in app.model_info()
+    assert app.SESSIONS.served.model is None and message in app.model_info()
     assert not marker.exists()
 
 

@@ -44,7 +44,7 @@ def test_the_first_view_is_ecg_scored_and_its_plots_answer_the_mouse(app, page):
             "document.querySelector('#flagged-count')?.innerText.includes('flagged above')",
             timeout=60_000,
         )
-        threshold = app.MODEL.config.threshold
+        threshold = app.SESSIONS.served.model.config.threshold
         assert "Scored ecg" in page.locator("#summary").inner_text()
         assert f"above {threshold:.4g}" in flagged_text(page)
         assert "actual anomaly" in page.locator("#confusion").inner_text()  # no "1 2 3" headers

@@ -53,7 +53,7 @@ def test_model_info_names_the_model(client):
 def test_most_similar_over_http(client, app):
     table = client.predict("police", 5, api_name="/most_similar")
     assert table["headers"] == ["word", "similarity"]
-    expected = app.DEFAULT.vectors.most_similar("police", topn=5)
+    expected = app.SESSIONS.served.model.vectors.most_similar("police", topn=5)
     assert [r[0] for r in rows(table)] == [w for w, _ in expected]
 
 

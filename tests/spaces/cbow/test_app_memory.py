@@ -140,19 +140,19 @@ def test_session_vectors_stay_within_the_budget_however_many_visitors_train(
             )
             assert "Trained on largest.txt: 50,000 words" in status
             answered += 1
-            assert app.STORE.used <= app.STORE.budget
+            assert app.SESSIONS.store.used <= app.SESSIONS.store.budget
             growth.append(rss() - start)
-    assert len(app.STORE) == 2 and app.STORE.evictions >= 3
-    print(f"budget {app.STORE.budget / MB:.1f} MB, RSS growth after each training",
+    assert len(app.SESSIONS.store) == 2 and app.SESSIONS.store.evictions >= 3
+    print(f"budget {app.SESSIONS.store.budget / MB:.1f} MB, RSS growth after each training",
           [f"{g / MB:.0f}" for g in growth], f"MB, peak +{peak['peak'] / MB:.0f} MB")  # fmt: skip
-    assert max(growth) <= app.STORE.budget + MARGIN
-    assert peak["peak"] <= app.STORE.budget + MARGIN
+    assert max(growth) <= app.SESSIONS.store.budget + MARGIN
+    assert peak["peak"] <= app.SESSIONS.store.budget + MARGIN
 
     # the first visitor's vectors were evicted: told so by name, answered by the default vectors
     text, *_ = visitors[0].predict(api_name="/model")
     assert "Your vectors trained on largest.txt at " in text and "were removed" in text
     assert "Default model" in text
-    default = [w for w, _ in app.DEFAULT.vectors.most_similar("police", topn=3)]
+    default = [w for w, _ in app.SESSIONS.served.model.vectors.most_similar("police", topn=3)]
     assert [r[0] for r in visitors[0].predict("police", 3, api_name="/most_similar")["data"]] == (
         default
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from conftest import client_for, load_app
 from gensim.models import KeyedVectors
 from huggingface_hub import ModelCard
 
+from shared.app.outputs import handler
 from shared.app.store import Ticket
 from shared.cbow.export import export_vectors, fresh_folder
 from shared.cbow.vectors import VECTORS_FILE, CBOWConfig, LoadedVectors, load_model
 from tests.app.test_hub_push import ALICE, TOKEN
-from tests.spaces.cbow.test_app import ZORBLAX, app_with_quick_model
+from tests.spaces.cbow.test_app import COURSE_PAIRS, ZORBLAX, app_with_quick_model
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +30,12 @@ def app():
 @pytest.fixture(scope="module")
 def trained(app):
     """A session that trained on the ZORBLAX text: its ticket, and the vectors it got."""
-    status, ticket, *_ = app.train_vectors(
-        "my text", None, ZORBLAX, True, False, False, 2, 20, 2, 5, 4,
+    status, ticket, *_ = app.train_tab.train_vectors(
+        app.SESSIONS, "my text", None, ZORBLAX, True, False, False, 2, 20, 2, 5, 4,
         progress=lambda *args, **kwargs: None,
     )  # fmt: skip
     assert "Trained on pasted text" in status
-    return ticket, app.STORE.get(ticket)
+    return ticket, app.SESSIONS.store.get(ticket)
 
 
 def hand_vectors(words: list[str], lowercase: bool = True) -> LoadedVectors:
@@ -43,59 +45,65 @@ def hand_vectors(words: list[str], lowercase: bool = True) -> LoadedVectors:
     return LoadedVectors(vectors, CBOWConfig(vector_size=3, lowercase=lowercase), {}, {})
 
 
+def on_open(demo: gr.Blocks) -> dict:
+    """What each component shows when the page opens, by label and by elem_id (which wins)."""
+    shown = [b for b in demo.blocks.values() if isinstance(b, gr.components.Component)]
+    return {b.label: b.value for b in shown if b.label} | {
+        b.elem_id: b.value for b in shown if b.elem_id
+    }
+
+
 def test_the_first_view_answers_every_tab_from_the_served_vectors(app):
-    first = app.first_view()
-    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
-    assert len(first) == len(event.outputs)  # one value per output, or Gradio refuses the page
-    shown = dict(zip([o.elem_id or o.label for o in event.outputs], first, strict=True))
-    assert shown["stats"].startswith("**gensim Wikipedia sample + Lee news corpus**")
-    assert list(shown["top"]["word"][:3]) == ["the", "of", "and"]
-    assert shown["course-pairs"].values.tolist() == [
-        ["it, a", "is"], ["is, pleasant", "a"], ["a, day", "pleasant"],
-    ]  # fmt: skip
-    vectors = app.DEFAULT.vectors
+    page = on_open(app.demo)
+    # made at import and given as initial values: no page-load event fills the tabs
+    loads = [fn.name for fn in app.demo.fns.values() if any(e == "load" for _, e in fn.targets)]
+    assert sorted(loads) == ["model_info", "model_panel"]  # the status and the memory line
+    prepared, pairs = app.prepare_tab.FIRST, app.pairs_tab.FIRST
+    assert prepared.stats.startswith("**gensim Wikipedia sample + Lee news corpus**")
+    assert page["stats"] == prepared.stats
+    assert list(prepared.top_words["word"][:3]) == ["the", "of", "and"]
+    assert [row[0] for row in page["top"]["data"][:3]] == ["the", "of", "and"]
+    assert pairs.course.values.tolist() == page["course-pairs"]["data"] == COURSE_PAIRS
+    vectors = app.SESSIONS.served.model.vectors
+    shown = app.EXPLORED
     # the quick model's vocabulary has "king", "man", "woman" and "war" but not "italy"
-    assert shown["word"] == "king" and shown["neighbours"].values.tolist() == [
+    expected = [
         [w, round(float(s), 4)] for w, s in vectors.most_similar("king", topn=app.explore_tab.TOP_K)
     ]
-    assert (shown["word 1"], shown["word 2"]) == ("man", "woman")
-    assert shown["similarity"] == round(float(vectors.similarity("man", "woman")), 4)
-    expected = vectors.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
-    assert shown["analogies"]["word"].tolist() == [w for w, _ in expected]
-    odd_words = shown["words (space separated)"].split()
+    assert shown.word == page["word"] == "king" and shown.neighbours.values.tolist() == expected
+    assert page["neighbours"]["data"] == expected
+    assert (shown.pair_a, shown.pair_b) == (page["word 1"], page["word 2"]) == ("man", "woman")
+    assert (
+        shown.similarity
+        == page["similarity"]
+        == round(float(vectors.similarity("man", "woman")), 4)
+    )
+    best = vectors.most_similar(positive=["king", "woman"], negative=["man"], topn=5)
+    assert shown.analogies["word"].tolist() == [w for w, _ in best]
+    assert [row[0] for row in page["analogies"]["data"]] == [w for w, _ in best]
+    odd_words = shown.odd_words.split()
+    assert page["words (space separated)"] == shown.odd_words
     assert "italy" not in odd_words and all(w in vectors.key_to_index for w in odd_words)
-    odd_table = shown["odd-table"]
+    odd_table = shown.odd_table
     assert sorted(odd_table["word"]) == sorted(odd_words)
     assert odd_table["similarity to the group"].is_monotonic_increasing  # least alike first
-    assert shown["odd-answer"] == f"The odd one out: **{odd_table['word'][0]}**"
-    assert shown["map around"] == "war" and '"text":["war"' in shown["map"].plot
-    assert list(shown["scratch-loss"].columns) == ["epoch", "loss"]
-    loss = shown["scratch-loss"]["loss"]
+    assert shown.odd_answer == page["odd-answer"] == f"The odd one out: **{odd_table['word'][0]}**"
+    assert shown.map_word == page["map around"] == "war" and '"text":["war"' in shown.map_plot.plot
+    assert page["map"]["plot"] == shown.map_plot.plot
+    scratch = app.how_it_works_tab.FIRST
+    assert list(scratch.loss.columns) == ["epoch", "loss"]
+    loss = scratch.loss["loss"]
     assert len(loss) == 300 and loss.iloc[-1] < loss.iloc[0] / 10  # it learned the toy pairs
-    assert [row[2] for row in shown["predictions"].values.tolist()[:3]] == ["is", "a", "pleasant"]
-    assert app.first_view() is first  # made once, then served to every visitor
-
-
-def test_examples_are_kept_where_the_vocabulary_has_them_and_replaced_where_not(app):
-    every = [w for words in app.explore_tab.EXAMPLES.values() for w in words]
-    kept = app.explore_tab.examples_for(hand_vectors([*every, "other"]))
-    assert kept == app.explore_tab.EXAMPLES
-    # a vocabulary of other words: frequent words of 4+ letters, most frequent first
-    model = hand_vectors(["the", "of", "river", "a", "mountain", "3d", "valley", "lake", "sea"])
-    ex = app.explore_tab.examples_for(model)
-    assert ex["word"] == ("river",) and ex["pair"] == ("river", "mountain")
-    assert ex["odd"] == ("river", "mountain", "valley", "lake") and ex["map"] == ("river",)
-    # case kept: "King" is not "king"
-    cased = app.explore_tab.examples_for(
-        hand_vectors(["King", "Queen", "Man", "Woman", "War"], False)
-    )
-    # ("Man" has three letters: it only fills the fourth place of the odd-one-out example)
-    assert cased["word"] == ("King",) and cased["odd"] == ("King", "Queen", "Woman", "Man")
-
-
-def test_a_tiny_vocabulary_still_gets_every_example_filled(app):
-    ex = app.explore_tab.examples_for(hand_vectors(["a", "b", "c", "of", "to"]))
-    assert ex["odd"] == ("a", "b", "c", "of") and ex["analogy"] == ("a", "b", "c")
+    assert len(page["scratch-loss"]["data"]) == 300
+    assert [row[2] for row in scratch.predictions.values.tolist()[:3]] == ["is", "a", "pleasant"]
+    assert [row[2] for row in page["predictions"]["data"][:3]] == ["is", "a", "pleasant"]
+    # the Model tab shows the served vectors' settings and loss curve
+    history = app.SESSIONS.served.metrics["history"]
+    assert page["settings"]["vector_size"] == vectors.vector_size
+    assert [row[1] for row in page["loss-plot"]["data"]] == pytest.approx(
+        [row["loss"] for row in history], rel=1e-9
+    )  # the plot sends 10 decimals
+    assert page["model-text"].startswith("**Default model**")
 
 
 def test_export_writes_binary_and_projector_files_that_hold_the_same_vectors(tmp_path):
@@ -113,20 +121,22 @@ def test_export_writes_binary_and_projector_files_that_hold_the_same_vectors(tmp
 
 def test_the_app_exports_the_sessions_vectors_and_the_default_ones_otherwise(app, trained):
     ticket, session = trained
-    mine = KeyedVectors.load_word2vec_format(app.export(ticket)[0], binary=True)
+    export = functools.partial(app.model_tab.export, app.SESSIONS)
+    mine = KeyedVectors.load_word2vec_format(export(ticket)[0], binary=True)
     assert "zorblax" in mine.key_to_index
     np.testing.assert_array_equal(mine.vectors, session.vectors.vectors)
-    default = app.export(None)
-    assert len(Path(default[2]).read_text().splitlines()) == len(app.DEFAULT.vectors)
+    default = export(None)
+    assert len(Path(default[2]).read_text().splitlines()) == len(app.SESSIONS.served.model.vectors)
 
 
 def test_each_set_of_vectors_is_exported_once_while_its_files_last(app, trained):
     ticket, _ = trained
-    mine, default = app.export(ticket), app.export(None)
-    assert app.export(ticket) == mine and app.export(None) == default
+    export = functools.partial(app.model_tab.export, app.SESSIONS)
+    mine, default = export(ticket), export(None)
+    assert export(ticket) == mine and export(None) == default
     assert Path(mine[0]).parent != Path(default[0]).parent
     Path(mine[1]).unlink()  # swept: written again, elsewhere
-    again = app.export(ticket)
+    again = export(ticket)
     assert again != mine and all(Path(p).is_file() for p in again)
 
 
@@ -141,21 +151,22 @@ def test_old_export_folders_are_swept(tmp_path):
 
 def test_the_model_tab_plots_the_loss_history_the_model_carries(app, trained):
     ticket, session = trained
-    _text, settings, loss = app.model_panel(ticket)
+    _text, settings, loss = app.model_tab.model_panel(app.SESSIONS, ticket)
     history = session.metrics["history"]
     assert loss["epoch"].tolist() == [row["epoch"] for row in history] == [1, 2, 3, 4]
     assert loss["loss"].tolist() == [row["loss"] for row in history]
     assert settings["epochs"] == 4
-    _text, _settings, default_loss = app.model_panel(None)
-    assert len(default_loss) == len(app.DEFAULT.metrics["history"])
+    _text, _settings, default_loss = app.model_tab.model_panel(app.SESSIONS, None)
+    assert len(default_loss) == len(app.SESSIONS.served.metrics["history"])
 
 
 def test_pushing_needs_sign_in_and_a_trained_model(app, trained, fake_hub):
     ticket, _ = trained
+    push = handler(app.train_tab.push, app.SESSIONS)  # as the page calls it
     with pytest.raises(gr.Error, match="Sign in with Hugging Face first"):
-        app.push(ticket, "my-vectors", None, None)
+        push(ticket, "my-vectors", None, None)
     with pytest.raises(gr.Error, match="Train a model first"):
-        app.push(None, "my-vectors", ALICE, TOKEN)
+        push(None, "my-vectors", ALICE, TOKEN)
     assert fake_hub["log"] == []
 
 
@@ -163,7 +174,7 @@ def test_the_signed_in_visitor_pushes_the_clis_folder_which_loads_as_the_app_def
     app, trained, fake_hub, tmp_path, monkeypatch
 ):
     ticket, session = trained
-    text = app.push(ticket, "my-vectors", ALICE, TOKEN)
+    text = app.train_tab.push(app.SESSIONS, ticket, "my-vectors", ALICE, TOKEN)
     assert text == "Pushed to [alice/my-vectors](https://huggingface.co/alice/my-vectors)."
     create, upload = fake_hub["create"], fake_hub["upload"]
     assert (create["repo_id"], create["repo_type"], create["token"]) == (
@@ -193,9 +204,22 @@ def test_the_signed_in_visitor_pushes_the_clis_folder_which_loads_as_the_app_def
 
 def test_vectors_evicted_from_the_memory_budget_are_named_not_pushed(app, fake_hub):
     gone = Ticket("no-longer-in-the-store", "vectors trained on notes.txt at 10:00:00 UTC", 1)
+    push = handler(app.train_tab.push, app.SESSIONS)
     with pytest.raises(gr.Error, match="Your vectors trained on notes.txt at 10:00:00 UTC were"):
-        app.push(gone, "my-vectors", ALICE, TOKEN)
+        push(gone, "my-vectors", ALICE, TOKEN)
     assert fake_hub["log"] == []
+
+
+def test_an_evicted_session_is_warned_once_and_the_model_tab_names_what_answers(app, monkeypatch):
+    warned = []
+    monkeypatch.setattr(gr, "Warning", warned.append)
+    gone = Ticket("no-longer-in-the-store", "vectors trained on notes.txt at 10:00:00 UTC", 1)
+    text, settings, loss = app.model_tab.model_panel(app.SESSIONS, gone)
+    assert text.startswith("⚠️ Your vectors trained on notes.txt at 10:00:00 UTC were removed")
+    assert len(warned) == 1 and warned[0] in text  # the one notice, also as a warning
+    served = app.SESSIONS.served.model
+    assert "**Default model**" in text and settings == dataclasses.asdict(served.config)
+    assert len(loss) == len(served.metrics["history"])
 
 
 def test_the_push_button_over_http_explains_itself(app):
@@ -204,7 +228,7 @@ def test_the_push_button_over_http_explains_itself(app):
 
 
 def test_tools_answer_from_the_served_vectors_in_json(app):
-    vectors = app.DEFAULT.vectors
+    vectors = app.SESSIONS.served.model.vectors
     near = json.loads(app.nearest_words("King", 3))  # lower-cased as the corpus was
     assert near["neighbours"] == [
         {"word": w, "similarity": round(float(s), 4)}
@@ -221,11 +245,12 @@ def test_tools_answer_from_the_served_vectors_in_json(app):
 def test_without_vectors_the_first_view_answers_every_tab_but_explore(tmp_path, monkeypatch):
     monkeypatch.setenv("CBOW_MODEL", str(tmp_path))  # an empty folder: no vectors to serve
     app = load_app("cbow", "cbow_app_views_no_model")
-    first = app.first_view()
-    (event,) = [fn for fn in app.demo.fns.values() if fn.name == "first_view"]
-    shown = dict(zip([o.elem_id or o.label for o in event.outputs], first, strict=True))
-    assert app.DEFAULT is None and shown["stats"].startswith("**gensim Wikipedia sample")
-    assert shown["course-pairs"].values.tolist()[0] == ["it, a", "is"]
-    assert len(shown["scratch-loss"]) == 300
-    explore = [o.elem_id or o.label for o in app.explore_outputs]
-    assert all(isinstance(shown[k], type(gr.skip())) for k in explore)  # boxes left as they are
+    page = on_open(app.demo)
+    assert app.SESSIONS.served.model is None and page["stats"].startswith("**gensim Wikipedia")
+    assert page["course-pairs"]["data"][0] == ["it, a", "is"]
+    assert len(page["scratch-loss"]["data"]) == 300
+    # the Explore tab's boxes hold the example queries, unanswered; the status line says why
+    assert (page["word"], page["map around"]) == ("king", "war")
+    assert page["neighbours"]["data"] == page["analogies"]["data"] == []
+    assert page["similarity"] is None and page["map"] is None and page["odd-answer"] == ""
+    assert "Model not trained yet" in page["model-text"] and page["settings"] is None

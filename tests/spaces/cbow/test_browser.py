@@ -37,7 +37,8 @@ def settle(page) -> None:
 @pytest.mark.slow
 @pytest.mark.browser
 def test_every_tab_is_answered_on_load_and_the_map_answers_the_mouse(app, page):
-    expected = [w for w, _ in app.DEFAULT.vectors.most_similar("king", topn=app.explore_tab.TOP_K)]
+    vectors = app.SESSIONS.served.model.vectors
+    expected = [w for w, _ in vectors.most_similar("king", topn=app.explore_tab.TOP_K)]
     with serve(app.demo) as url:
         page.goto(url, wait_until="load")
         # no click anywhere: the built-in corpus is already prepared...
@@ -59,9 +60,7 @@ def test_every_tab_is_answered_on_load_and_the_map_answers_the_mouse(app, page):
         assert [word for word, _ in table_rows(page, "neighbours", rows=10)] == expected
         assert (
             table_rows(page, "analogies", rows=1, columns=1)[0][0]
-            == (
-                app.DEFAULT.vectors.most_similar(positive=["king", "woman"], negative=["man"])[0][0]
-            )
+            == (vectors.most_similar(positive=["king", "woman"], negative=["man"])[0][0])
         )
         assert "The odd one out" in page.locator("#odd-answer").inner_text()
         settle(page)
@@ -98,7 +97,7 @@ def test_every_tab_is_answered_on_load_and_the_map_answers_the_mouse(app, page):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_type_a_word_see_neighbours_then_the_course_pairs(app, page):
-    expected = [w for w, _ in app.DEFAULT.vectors.most_similar("police", topn=10)]
+    expected = [w for w, _ in app.SESSIONS.served.model.vectors.most_similar("police", topn=10)]
     with serve(app.demo) as url:
         page.goto(url)
         page.locator("#stats").get_by_text("511,096 tokens").wait_for(timeout=60_000)

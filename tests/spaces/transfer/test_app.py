@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import zipfile
 
 import numpy as np
@@ -143,8 +144,9 @@ def test_app_without_a_model_starts_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("TRANSFER_MODEL", str(tmp_path / "nothing-here"))
     app = load_app("transfer", "transfer_app_without_model")
     assert "not trained yet" in app.model_info()
+    assert app.classify.first == (None, None, None, None)  # the first view is empty
     with pytest.raises(Exception, match="No model is loaded"):
-        app.classify_example(0)
+        app.classify.classify_example(0)
 
 
 @pytest.mark.slow
@@ -154,8 +156,8 @@ def test_session_models_share_one_budget_and_the_evicted_visitor_falls_back(tmp_
         mp.setenv("TRANSFER_MODEL", str(folder))
         mp.setenv("TRANSFER_SESSION_BUDGET_MB", "3.5")  # two copies of the quick model fit
         app = load_app("transfer", "transfer_app_budget")
-    size = app.model_bytes(app.DEFAULT.model)
-    assert 2 * size <= app.SESSIONS.budget < 3 * size
+    size = app.SESSIONS.nbytes(app.SESSIONS.served.model.model)
+    assert 2 * size <= app.SESSIONS.store.budget < 3 * size
     zipped = handle_file(str(class_zip(tmp_path / "c.zip")))
     digit = handle_file(str(digit_png(tmp_path / "d.png")[0]))
     with client_for(app.demo) as first:
@@ -165,7 +167,7 @@ def test_session_models_share_one_budget_and_the_evicted_visitor_falls_back(tmp_
             scores, _, _ = visitor.predict(digit, api_name="/classify")
             assert sorted(c["label"] for c in scores["confidences"]) == ["bright", "dark"]
         # the third fine-tune pushed out the least recently used model: the first visitor's
-        assert len(app.SESSIONS) == 2 and app.SESSIONS.evictions == 1
+        assert len(app.SESSIONS.store) == 2 and app.SESSIONS.store.evictions == 1
         scores, _, _ = first.predict(digit, api_name="/classify")
         assert set(c["label"] for c in scores["confidences"]) <= set("0123456789")
         scores, _, _ = visitors[2].predict(digit, api_name="/classify")
@@ -178,6 +180,7 @@ def test_session_models_share_one_budget_and_the_evicted_visitor_falls_back(tmp_
 def test_a_signed_in_visitor_pushes_the_fine_tuned_model_that_reloads(tmp_path, fake_hub):
     import gradio as gr
 
+    from shared.app.outputs import handler
     from shared.transfer import hub_io
     from shared.transfer.cam import classify
 
@@ -188,15 +191,16 @@ def test_a_signed_in_visitor_pushes_the_fine_tuned_model_that_reloads(tmp_path, 
         {"name": "A", "preferred_username": "alice", "profile": "", "picture": ""}
     )
     token = gr.OAuthToken(token="hf_alice", scope="write-repos", expires_at=0)
+    push = handler(app.finetune.push)  # as the page calls it
     with pytest.raises(gr.Error, match="Sign in with Hugging Face first"):
-        app.push(None, "mine", None, None)
+        push(None, "mine", None, None)
     with pytest.raises(gr.Error, match="Train a model first"):
-        app.push(None, "mine", alice, token)
+        push(None, "mine", alice, token)
     assert fake_hub["log"] == []
-    summary, _, ticket = app.fine_tune(
+    summary, _, ticket = app.finetune.fine_tune(
         str(class_zip(tmp_path / "c.zip")), 2, progress=lambda *a, **k: None
     )
-    assert app.push(ticket, "mine", alice, token).startswith("Pushed to [alice/mine]")
+    assert push(ticket, "mine", alice, token).startswith("Pushed to [alice/mine]")
     assert (
         fake_hub["upload"]["token"] == "hf_alice" and fake_hub["create"]["repo_id"] == "alice/mine"
     )
@@ -206,7 +210,7 @@ def test_a_signed_in_visitor_pushes_the_fine_tuned_model_that_reloads(tmp_path, 
     pulled.mkdir()
     for name, blob in files.items():
         (pulled / name).write_bytes(blob)
-    loaded, served = hub_io.load(pulled), app.SESSIONS.get(ticket)
+    loaded, served = hub_io.load(pulled), app.SESSIONS.store.get(ticket)
     assert loaded.labels == ["bright", "dark"] and loaded.style is None
     image = Image.open(digit_png(tmp_path / "d.png")[0])
     assert classify(loaded, image, cam=False).scores == pytest.approx(
@@ -214,9 +218,38 @@ def test_a_signed_in_visitor_pushes_the_fine_tuned_model_that_reloads(tmp_path, 
     )
     assert "12 images" in (pulled / "README.md").read_text()
     # fine-tuning again replaces the session's model in the store; it is not kept twice
-    used = app.SESSIONS.used
-    _, _, again = app.fine_tune(
+    used = app.SESSIONS.store.used
+    _, _, again = app.finetune.fine_tune(
         str(class_zip(tmp_path / "c.zip")), 1, ticket, progress=lambda *a, **k: None
     )
-    assert app.SESSIONS.get(ticket) is None and app.SESSIONS.get(again) is not None
-    assert app.SESSIONS.used == used
+    assert app.SESSIONS.store.get(ticket) is None and app.SESSIONS.store.get(again) is not None
+    assert app.SESSIONS.store.used == used
+    # the replaced model is gone: a push of it gets the one eviction notice, not the new model
+    with pytest.raises(gr.Error, match=re.escape(app.SESSIONS.notice(ticket))):
+        push(ticket, "mine", alice, token)
+
+
+def test_an_evicted_session_model_is_named_by_the_one_notice_and_the_served_one_answers(tmp_path):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSFER_MODEL", str(quick_model("transfer")))
+        app = load_app("transfer", "transfer_app_evicted")
+    sessions = app.SESSIONS
+    ticket = sessions.replace(None, sessions.served.model, 1, "model fine-tuned on cats, dogs")
+    sessions.store.discard(ticket)  # as the budget evicts it
+    path = str(digit_png(tmp_path / "d.png")[0])
+    served = app.classify.classify_file(path)
+    with pytest.warns(UserWarning, match=re.escape(sessions.notice(ticket))):
+        answer = app.classify.classify_file(path, ticket)
+    assert answer.labels == served.labels and answer.box == served.box
+    assert "Your model fine-tuned on cats, dogs was removed" in sessions.notice(ticket)
+
+
+def test_how_it_works_states_the_rules_the_code_follows(monkeypatch, tmp_path):
+    from shared.transfer import cam, recipe
+
+    monkeypatch.setenv("TRANSFER_MODEL", str(tmp_path / "nothing-here"))
+    text = " ".join(load_app("transfer", "transfer_app_text").HOW_IT_WORKS.split())
+    assert f"it learns at {recipe.PROBE_LR_SCALE:g}x the schedule's rate" in text
+    # the box: cam.object_box's rule, not the older "above half its peak"
+    assert f"above {cam.EVIDENCE_THRESHOLD:.0%} of its range" in text and "half" not in text
+    assert "the mean of two such maps" in text and "clipped to the strokes" in text

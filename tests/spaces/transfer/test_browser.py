@@ -15,6 +15,7 @@ from tests.spaces.transfer.test_app import digit_png, held_out
 def test_upload_an_image_and_see_labels_and_heatmap(page, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_MODEL", str(quick_model("transfer")))
     app = load_app("transfer", "transfer_app_browser")
+    served = app.SESSIONS.served.model
     with serve(app.demo) as url:
         page.goto(url)
         page.wait_for_selector("#transfer-image")
@@ -28,9 +29,9 @@ def test_upload_an_image_and_see_labels_and_heatmap(page, tmp_path, monkeypatch)
             (path, truth)
             for index in held_out()
             for path, truth in [digit_png(tmp_path / f"d{index}.png", index, size=(64, 64))]
-            if next(iter(classify(app.DEFAULT, Image.open(path), cam=False).scores)) == truth
+            if next(iter(classify(served, Image.open(path), cam=False).scores)) == truth
             and truth
-            != next(iter(classify(app.DEFAULT, Image.open(app.EXAMPLE_FILES[0]), cam=False).scores))
+            != next(iter(classify(served, Image.open(app.classify.examples[0]), cam=False).scores))
         )
         page.set_input_files("#transfer-image input[type=file]", str(path))
         # an upload is classified at once, no click needed

@@ -1,22 +1,21 @@
-"""The transfer app's Detect tab: its functions, and its endpoints over HTTP, hostile input too."""
+"""The transfer app's Detect tab: its handlers, and its endpoints over HTTP, hostile input too."""
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 import json
+import re
 import shutil
-import sys
 
 import gradio as gr
 import pytest
-from conftest import REPO, client_for, quick_model
+from conftest import client_for, load_app, quick_model
 from gradio_client import handle_file
 from PIL import Image
 
+from shared.app.outputs import handler
 from shared.detect import scenes
 from tests.detect.test_coco import coco_zip, scenes_zip
-
-TAB = REPO / "spaces" / "transfer" / "detect_tab.py"
 
 
 def low_threshold_model(tmp_path_factory):
@@ -30,14 +29,11 @@ def low_threshold_model(tmp_path_factory):
 
 
 def load_tab(name: str, model):
-    """Import detect_tab.py fresh with $DETECT_MODEL pointing at `model`."""
+    """The Detect tab of the app imported afresh with $DETECT_MODEL pointing at `model` (and
+    no classifier, which the tab does not need)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DETECT_MODEL", str(model))
-        spec = importlib.util.spec_from_file_location(name, TAB)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
+        return load_app("transfer", name).detect
 
 
 def demo_of(tab) -> gr.Blocks:
@@ -64,32 +60,39 @@ def scene_png(path, seed: int = 3, side: int = 64):
     return path
 
 
+def digits_of(seed: int) -> str:
+    return ", ".join(str(d - 1) for d in sorted(scenes.make_scenes(1, "test", seed, 64)[0].labels))
+
+
 def rows(table: dict) -> list[dict]:
     return [dict(zip(table["headers"], row, strict=True)) for row in table["data"]]
 
 
 def test_first_view_is_a_built_in_scene_already_detected(tab):
-    (image, boxes), table, summary, state = tab.first_view()
+    from detect_tab import FIRST_SCENE  # spaces/transfer/, on sys.path once the app is loaded
+
+    (image, boxes), table, summary, state = tab.first
     assert image.size == (64, 64) and boxes and len(table) == len(boxes)
-    assert f"Scene {tab.FIRST_SCENE} holds the digits" in summary
-    assert "Detector loaded from" in tab.STATUS
+    assert f"Scene {FIRST_SCENE} holds the digits" in summary
+    assert state.found and state.image is image  # the threshold re-filters the first view too
+    assert "Detector loaded from" in tab.sessions.served.status
 
 
 def test_the_threshold_refilters_without_running_the_model(tab):
     *_, state = tab.detect_scene(3, 0.05)
     calls = []
-    hook = tab.DEFAULT.model.register_forward_hook(lambda *a: calls.append(1))
+    hook = tab.sessions.served.model.model.register_forward_hook(lambda *a: calls.append(1))
     try:
-        _, low, _ = tab.refilter(0.05, state)
-        _, high, summary = tab.refilter(0.95, state)
+        _, low, _, kept = tab.refilter(0.05, state)
+        _, high, summary, _ = tab.refilter(0.95, state)
     finally:
         hook.remove()
-    assert calls == [] and len(low) > len(high)
+    assert calls == [] and len(low) > len(high) and kept is state
     assert (low["score"] >= 0.05).all() and (high["score"] >= 0.95).all()
 
 
 def test_how_it_works_names_the_five_objectives_for_this_detector(tab):
-    text = tab.how_it_works()
+    text = tab.train.how_it_works()
     for step in ("pretrained CNN", "Freeze", "custom head", "Train it", "Unfreeze"):
         assert step in text
     assert "test_resnet" in text and "FCOS" in text
@@ -100,8 +103,7 @@ def test_scene_endpoint_over_http(client):
     found = rows(table)
     assert found and len(annotated["annotations"]) == len(found)
     assert all(0 <= r["x0"] < r["x1"] <= 64 and 0 <= r["y0"] < r["y1"] <= 64 for r in found)
-    digits = ", ".join(str(d - 1) for d in sorted(scenes.make_scenes(1, "test", 3, 64)[0].labels))
-    assert f"Scene 3 holds the digits {digits}" in summary
+    assert f"Scene 3 holds the digits {digits_of(3)}" in summary
     assert {r["label"] for r in found} <= set(scenes.CLASSES)
 
 
@@ -140,7 +142,7 @@ def test_fine_tune_on_a_coco_zip_serves_only_its_session(client, tab, tmp_path):
     assert "Trained a new head" in summary and "6 images" in summary
     *_, said = client.predict(3, 0.05, api_name="/detect_scene")
     assert "Your fine-tuned detector (mine.zip" in said
-    assert len(tab.STORE) == 1
+    assert len(tab.sessions.store) == 1
 
 
 @pytest.mark.parametrize(
@@ -204,7 +206,24 @@ def test_bad_scene_numbers_are_named(client):
 
 def test_without_a_detector_the_tab_says_how_to_get_one(tmp_path):
     tab = load_tab("detect_tab_without_model", tmp_path / "nothing-here")
-    assert "Detector not trained yet" in tab.STATUS and "training.detect" in tab.STATUS
+    status = tab.sessions.served.status
+    assert "Detector not trained yet" in status and "training.detect" in status
+    assert tab.first.summary == status and tab.first.boxes is None
     with pytest.raises(gr.Error, match="No detector is loaded"):
-        tab.detect_scene(1, 0.5)
+        handler(tab.detect_scene)(1, 0.5)
     demo_of(tab)  # the tab still builds
+
+
+def test_an_evicted_detector_is_named_by_the_one_notice_and_the_served_one_answers(tab):
+    sessions = tab.sessions
+    own = dataclasses.replace(sessions.served.model)  # a session's own, of the same weights
+    ticket = sessions.replace(None, own, 1, "fine-tuned detector (a.zip, 7)")
+    assert "Your fine-tuned detector (a.zip, 7)." in (tab.detect_scene(3, 0.05, ticket).summary)
+    sessions.store.discard(ticket)  # as the budget evicts it
+    with pytest.warns(UserWarning, match=re.escape(sessions.notice(ticket))):
+        summary = tab.detect_scene(3, 0.05, ticket).summary
+    # the notice is a warning, not text in the summary, which names the scene as usual
+    assert summary.startswith("**") and summary.endswith(
+        f"Scene 3 holds the digits {digits_of(3)}."
+    )
+    assert "removed" not in summary and "evicted" not in summary

@@ -12,12 +12,14 @@ from tests.spaces.transfer.test_detect_tab import demo_of, load_tab, low_thresho
 @pytest.mark.browser
 def test_first_view_and_a_random_scene_draw_their_boxes(page, tmp_path_factory):
     tab = load_tab("detect_tab_browser", low_threshold_model(tmp_path_factory))
+    from detect_tab import FIRST_SCENE  # spaces/transfer/, on sys.path once the app is loaded
+
     with serve(demo_of(tab)) as url:
         page.goto(url, wait_until="load")
         page.wait_for_selector("#detect-boxes img.mask", timeout=60_000)
         assert "Detector loaded from" in page.inner_text("#detect-status")
         first = page.inner_text("#detect-summary")
-        assert f"Scene {tab.FIRST_SCENE} holds the digits" in first
+        assert f"Scene {FIRST_SCENE} holds the digits" in first
         boxes = page.locator("#detect-boxes img.mask")
         assert boxes.count() > 0
         assert f"{boxes.count()} found" in first  # one drawn box per detection listed
