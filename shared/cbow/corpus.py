@@ -163,6 +163,15 @@ def builtin_corpus(
     return Corpus(name, split_long(docs), stats, notes=notes)
 
 
+def sources_table(sources: Sequence[dict]) -> str:
+    """The built-in corpus's sources (SourceStats as dicts) as a Markdown table with licences."""
+    rows = [
+        f"| {x['name']} | {x['documents']:,} | {x['tokens']:,} | {x['licence'] or '-'} |"
+        for x in sources
+    ]
+    return "\n".join(["| source | documents | tokens | licence |", "|---|---|---|---|", *rows])
+
+
 def read_text_file(path: str | Path, name: str | None = None) -> tuple[str, str | None]:
     """Decode one uploaded file; return its text and a note when a fallback encoding was used."""
     path = Path(path)

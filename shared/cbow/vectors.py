@@ -20,7 +20,7 @@ from scipy.sparse import csr_matrix
 from tqdm.auto import tqdm
 
 from shared.cbow import CBOWInputError
-from shared.cbow.corpus import MAX_VOCABULARY, MIN_TOKENS, MIN_VOCABULARY
+from shared.cbow.corpus import MAX_VOCABULARY, MIN_TOKENS, MIN_VOCABULARY, sources_table
 from shared.hub import load_json, resolve_source, save_json, write_model_card
 
 VECTORS_FILE = "vectors.bin"
@@ -315,20 +315,9 @@ print(vectors.most_similar("king"))
 
 def training_data(corpus: dict) -> str:
     """The model card's training-data section: each source, its size and its licence."""
-    sources = corpus.get("sources") or []
-    if not sources:
+    if not corpus.get("sources"):
         return ""
-    rows = "\n".join(
-        f"| {s['name']} | {s['documents']:,} | {s['tokens']:,} | {s['licence'] or '-'} |"
-        for s in sources
-    )
-    return f"""
-## Training data
-
-| source | documents | tokens | licence |
-|---|---|---|---|
-{rows}
-"""
+    return f"\n## Training data\n\n{sources_table(corpus['sources'])}\n"
 
 
 def skipgram_section(entry: dict | None) -> str:
