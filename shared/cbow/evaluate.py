@@ -15,9 +15,12 @@ import logging
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
+from shared.cbow import course
+
 WORDSIM = "wordsim353.tsv"
 ANALOGIES = "questions-words.txt"
 ANALOGY_VOCAB = 10_000  # frequent words only; also bounds the time: one search per question
+NEIGHBOURS = 10  # nearest words kept per query word in metrics.json
 
 
 def evaluate(vectors: KeyedVectors, analogies: bool = True) -> dict[str, float | None]:
@@ -52,6 +55,17 @@ def evaluate(vectors: KeyedVectors, analogies: bool = True) -> dict[str, float |
             "analogy_restrict_vocab": ANALOGY_VOCAB,
         }
     return metrics
+
+
+def neighbours(
+    vectors: KeyedVectors, words: tuple[str, ...] = course.WORDS, topn: int = NEIGHBOURS
+) -> dict[str, list[str]]:
+    """The `topn` nearest words of each query word in the vocabulary, nearest first."""
+    return {
+        w: [n for n, _ in vectors.most_similar(w, topn=topn)]
+        for w in words
+        if w in vectors.key_to_index
+    }
 
 
 def _number(value: float) -> float | None:

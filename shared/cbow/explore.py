@@ -142,3 +142,17 @@ def examples(
         return all((w.lower() if lowercase else w) in vocab for w in words)
 
     return {k: v if known(v) else tuple(frequent[: len(v)]) for k, v in wanted.items()}
+
+
+def neighbour_ranks(vectors: KeyedVectors, word: str, others: Sequence[str]) -> dict[str, int]:
+    """Where each of `others` ranks among `word`'s neighbours (1: the nearest), for those in
+    the vocabulary: how near our vectors put the words the course shows next to "virus"."""
+    distances = vectors.distances(word)  # 1 - cosine similarity to every word, in index order
+    own = distances[vectors.key_to_index[word]]
+    ranks = {}
+    for other in others:
+        if other in vectors.key_to_index and other != word:
+            distance = distances[vectors.key_to_index[other]]
+            # the words nearer than `other`, leaving out `word` itself
+            ranks[other] = int((distances < distance).sum() - (own < distance)) + 1
+    return ranks

@@ -1,4 +1,4 @@
-"""Step (b), generating the training data: the (context -> target) pairs CBOW learns from.
+"""Step (b), generating the training data: CBOW's (context -> target) pairs, and skip-gram's.
 
 Two conventions count the window differently, and the app shows both side by side:
 
@@ -8,6 +8,11 @@ Two conventions count the window differently, and the app shows both side by sid
 * gensim's `window` counts words on *each* side, and every word is a target: the words near
   the edges get partial contexts. (While training, gensim also shrinks each window at random
   to 1..window words, which weights near words more; the table shows the widest window.)
+
+Skip-gram reads the same windows the other way: it predicts each context word from the target,
+one (target -> context word) pair per context word, where CBOW predicts the target from the
+average of its context. "It is a pleasant day" in the course's window of 2 gives
+(is -> it), (is -> a), (a -> is), (a -> pleasant), (pleasant -> a), (pleasant -> day).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 from shared.cbow import CBOWInputError
 
 Pair = tuple[list[str], str]  # (context words, target word)
+SkipGramPair = tuple[str, str]  # (target word, one context word)
 
 
 def course_pairs(tokens: Sequence[str], window: int = 2) -> list[Pair]:
@@ -49,3 +55,8 @@ def gensim_pairs(tokens: Sequence[str], window: int = 1) -> list[Pair]:
 def pairs_table(pairs: Sequence[Pair]) -> list[list[str]]:
     """Rows for a table: context words, then the target."""
     return [[", ".join(context), target] for context, target in pairs]
+
+
+def skipgram_pairs(pairs: Sequence[Pair]) -> list[SkipGramPair]:
+    """Skip-gram's (target, context word) pairs for the windows of CBOW's `pairs`, in order."""
+    return [(target, word) for context, target in pairs for word in context]

@@ -18,19 +18,13 @@ from gradio.components.plot import PlotData
 
 from shared.app.outputs import handler, plot_data
 from shared.app.sessions import Sessions
-from shared.cbow import explore
+from shared.cbow import course, explore
 from shared.cbow.explore import MAX_TOPK
 from shared.cbow.vectors import LoadedVectors
 
 HIDDEN = {"api_visibility": "undocumented"}  # callable by clients, not offered as an MCP tool
 TOP_K, MAP_K = 10, 25
-EXAMPLES = {  # each panel's first query; words the served vocabulary lacks are replaced
-    "word": ("king",),
-    "pair": ("man", "woman"),
-    "analogy": ("king", "man", "woman"),
-    "odd": ("france", "germany", "italy", "music"),
-    "map": ("war",),
-}
+EXAMPLES = course.EXAMPLES  # each panel's first query; words the vocabulary lacks are replaced
 
 
 class OddOne(NamedTuple):
@@ -55,6 +49,7 @@ class Explored(NamedTuple):
     odd_answer: str = ""
     odd_table: pd.DataFrame | None = None
     map_plot: PlotData | None = None
+    course_note: str = ""  # the course's "virus" beside what these vectors answer
 
 
 def similar(model: LoadedVectors, word: str, topk: float) -> pd.DataFrame:
@@ -102,6 +97,24 @@ def word_map(model: LoadedVectors, word: str, topk: float, method: str):
     return fig
 
 
+def course_note(model: LoadedVectors | None) -> str:
+    """The course's sentence about "virus", and where these vectors put its two neighbours."""
+    said = f"**The course:** {course.COURSE_SENTENCE}"
+    if model is None:
+        return said
+    vectors, query = model.vectors, course.QUERY
+    ours = f"{query!r} is not in this vocabulary."
+    if query in vectors.key_to_index:
+        nearest = ", ".join(w for w, _ in explore.most_similar(vectors, query, 5))
+        ranks = explore.neighbour_ranks(vectors, query, course.COURSE_NEIGHBOURS)
+        where = [
+            f"{w!r} is its neighbour number {ranks[w]:,}" if w in ranks else f"no {w!r}"
+            for w in course.COURSE_NEIGHBOURS
+        ]
+        ours = f"{query!r} is nearest to {nearest}; {'; '.join(where)}."
+    return f"{said}\n\n**Ours:** {ours}"
+
+
 def first_view(model: LoadedVectors | None) -> Explored:
     """The tab before any click: example queries the vocabulary has, and their answers.
 
@@ -109,6 +122,7 @@ def first_view(model: LoadedVectors | None) -> Explored:
     """
     ex = explore.examples(model.vectors, EXAMPLES, model.config.lowercase) if model else EXAMPLES
     q = Explored(*ex["word"], *ex["pair"], *ex["analogy"], " ".join(ex["odd"]), *ex["map"])
+    q = q._replace(course_note=course_note(model))
     if model is None:
         return q
     odd = odd_one(model, q.odd_words)
@@ -139,11 +153,13 @@ def build(sessions: Sessions[LoadedVectors], session: gr.State, first: Explored)
         word = gr.Textbox(first.word, label="word", elem_id="word")
         topk = gr.Slider(1, MAX_TOPK, TOP_K, step=1, label="top k")
     similar_button = gr.Button("Most similar", variant="primary", elem_id="similar-button")
-    neighbours = gr.Dataframe(
-        first.neighbours, label="nearest words", interactive=False, elem_id="neighbours"
-    )
-    # "day" is from the course's sentence; the others show topical and named neighbours
-    gr.Examples([["day"], ["king"], ["music"], ["einstein"], ["france"]], [word])
+    with gr.Row():
+        neighbours = gr.Dataframe(
+            first.neighbours, label="nearest words", interactive=False, elem_id="neighbours"
+        )
+        gr.Markdown(first.course_note, elem_id="course-note")
+    # "virus" is the course's example; the others show topical and named neighbours
+    gr.Examples([[w] for w in course.WORDS], [word])
     with gr.Row():
         pair_a = gr.Textbox(first.pair_a, label="word 1")
         pair_b = gr.Textbox(first.pair_b, label="word 2")

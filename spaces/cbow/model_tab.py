@@ -72,9 +72,34 @@ def model_panel(sessions: Sessions[LoadedVectors], ticket: Ticket | None) -> Mod
         f"Google analogy accuracy **{score(m.get('analogy_accuracy'))}** on "
         f"{m.get('analogy_questions', 0)} questions within the {ANALOGY_VOCAB:,} "
         "most frequent words.",
+        *skipgram_comparison(m),
         budget,
     ]
     return ModelView("\n\n".join(rows), asdict(model.config), loss_frame(m.get("history", [])))
+
+
+def skipgram_comparison(metrics: dict) -> list[str]:
+    """CBOW against the skip-gram vectors trained beside it (metrics.json's `skipgram`), as
+    Markdown: training time and scores, then the same query words' neighbours side by side."""
+    sg = metrics.get("skipgram")
+    if not sg:
+        return []
+    runs = [("CBOW (these vectors)", metrics), ("skip-gram", sg)]
+    table = ["| | training | WordSim353 Spearman (OOV) | analogies |", "|---|---|---|---|"] + [
+        f"| {name} | {m.get('train_seconds', 0):.0f} s, {m.get('epochs_run', 0)} epochs | "
+        f"{score(m.get('wordsim353_spearman'))} ({m.get('wordsim353_oov_percent', 100):.1f}%) "
+        f"| {score(m.get('analogy_accuracy'))} |"
+        for name, m in runs
+    ]
+    cbow, other = metrics.get("neighbours", {}), sg.get("neighbours", {})
+    words = ["| query | CBOW | skip-gram |", "|---|---|---|"] + [
+        f"| {w} | {', '.join(cbow[w])} | {', '.join(other.get(w, []))} |" for w in cbow
+    ]
+    return [
+        "**CBOW and skip-gram**, trained on the same corpus by the default run:",
+        "\n".join(table),
+        "\n".join(words),
+    ]
 
 
 def export(sessions: Sessions[LoadedVectors], ticket: Ticket | None) -> list[str]:

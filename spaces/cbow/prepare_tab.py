@@ -6,6 +6,7 @@ the Train tab trains on: `build` returns its inputs for that tab.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import NamedTuple
 
 import gradio as gr
@@ -17,6 +18,7 @@ from shared.cbow.corpus import (
     Corpus,
     PrepareOptions,
     builtin_corpus,
+    sources_table,
     user_corpus,
 )
 from shared.cbow.vectors import MAX_VECTOR_CELLS, vocabulary_cap
@@ -45,7 +47,9 @@ class Prepared(NamedTuple):
 def read_corpus(source, files, pasted, lowercase, stopwords, phrases, min_count) -> Corpus:
     """The corpus the visitor chose: the built-in one comes prepared, so only min_count applies."""
     if source == BUILTIN:
-        return builtin_corpus(min_count=int(min_count), max_vocabulary=MAX_VOCABULARY)
+        return builtin_corpus(
+            min_count=int(min_count), max_vocabulary=MAX_VOCABULARY, dictionary=True
+        )
     options = PrepareOptions(
         bool(lowercase), bool(stopwords), bool(phrases), int(min_count), MAX_VOCABULARY
     )
@@ -75,6 +79,8 @@ def prepare_corpus(source, files, pasted, lowercase, stopwords, phrases, min_cou
         + f" Training caps vector size x words at {MAX_VECTOR_CELLS:,}: at 300 dimensions, "
         f"{vocabulary_cap(300):,} words.",
     ]
+    if s.sources:
+        lines.append(sources_table([asdict(x) for x in s.sources]))
     if s.stopwords_removed:
         lines.append(f"Stop-word removal dropped {s.stopwords_removed:,} tokens.")
     if s.phrases:

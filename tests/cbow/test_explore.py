@@ -335,3 +335,15 @@ def test_examples_are_kept_where_the_vocabulary_has_them_and_replaced_where_not(
 def test_a_tiny_vocabulary_still_gets_every_example_filled():
     ex = explore.examples(vocabulary(["a", "b", "c", "of", "to"]), EXAMPLES)
     assert ex["odd"] == ("a", "b", "c", "of") and ex["analogy"] == ("a", "b", "c")
+
+
+def test_neighbour_ranks_count_the_nearer_words_by_hand():
+    vectors = hand_vectors()
+    # from king (e3 + e1), by cosine: prince 0.94; man and queen 0.5; every other word 0
+    words = ["prince", "man", "queen", "apple", "new_york", "unknown"]
+    ranks = explore.neighbour_ranks(vectors, "king", words)
+    assert ranks["prince"] == 1
+    assert {ranks["man"], ranks["queen"]} <= {2, 3}  # tied at 0.5, up to float rounding
+    assert ranks["apple"] == ranks["new_york"] == 4  # prince, man and queen are nearer
+    assert "unknown" not in ranks
+    assert explore.neighbour_ranks(vectors, "king", ["king"]) == {}  # never its own neighbour

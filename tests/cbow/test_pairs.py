@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.cbow import CBOWInputError
+from shared.cbow import CBOWInputError, course
 from shared.cbow.corpus import tokenize_text
-from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table
+from shared.cbow.pairs import course_pairs, gensim_pairs, pairs_table, skipgram_pairs
 
 FOX = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
 
@@ -138,3 +138,35 @@ def test_gensim_pairs_count_the_window_per_side_with_partial_edges():
 def test_course_window_must_be_even(window):
     with pytest.raises(CBOWInputError, match="even number"):
         course_pairs(["a", "b", "c"], window)
+
+
+# Skip-gram on the course's sentence, by hand: each target predicts each of its context words.
+SKIPGRAM_COURSE = [  # the course's window of 2: one word each side, full windows only
+    ("is", "it"),
+    ("is", "a"),
+    ("a", "is"),
+    ("a", "pleasant"),
+    ("pleasant", "a"),
+    ("pleasant", "day"),
+]
+SKIPGRAM_GENSIM = [  # gensim's window of 1 a side: the edge words predict their one neighbour
+    ("it", "is"),
+    *SKIPGRAM_COURSE,
+    ("day", "pleasant"),
+]
+
+
+def test_skipgram_pairs_for_the_course_sentence_match_the_hand_table():
+    tokens = tokenize_text(course.SENTENCE)
+    assert tokens == ["it", "is", "a", "pleasant", "day"]
+    assert skipgram_pairs(course_pairs(tokens, course.WINDOW)) == SKIPGRAM_COURSE
+    assert skipgram_pairs(gensim_pairs(tokens, course.WINDOW // 2)) == SKIPGRAM_GENSIM
+
+
+def test_skipgram_reads_cbows_windows_the_other_way():
+    cbow = course_pairs(FOX, 4)
+    pairs = skipgram_pairs(cbow)
+    assert len(pairs) == 4 * len(cbow)  # one pair per context word
+    assert pairs[:4] == [("brown", "the"), ("brown", "quick"), ("brown", "fox"), ("brown", "jumps")]
+    assert set(pairs) == {(t, w) for c, t in cbow for w in c}
+    assert skipgram_pairs([]) == [] and skipgram_pairs([([], "alone")]) == []

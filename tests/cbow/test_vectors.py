@@ -19,6 +19,7 @@ from shared.cbow import CBOWInputError
 from shared.cbow.corpus import MIN_TOKENS, MIN_VOCABULARY, builtin_corpus, prepare
 from shared.cbow.vectors import (
     LOSS_PAIRS,
+    SKIPGRAM_FILE,
     VECTORS_FILE,
     WORD_BYTES,
     CBOWConfig,
@@ -446,6 +447,7 @@ def test_quick_training_saves_and_reloads_identical_vectors(tmp_path):
         "config.json",
         "metrics.json",
         VECTORS_FILE,
+        SKIPGRAM_FILE,  # --architecture both is the default
     }
     first, second = load_model(folder), load_model(folder)
     assert first.vectors.index_to_key == second.vectors.index_to_key
@@ -511,7 +513,7 @@ def test_push_uploads_the_saved_folder_which_reloads(tmp_path, fake_hub):
     calls = fake_hub["upload"]
     assert calls["repo_id"] == "me/cbow" and calls["folder_path"] == str(out)
     uploaded = {p.name for p in Path(calls["folder_path"]).iterdir()}
-    assert uploaded == {"README.md", "config.json", "metrics.json", VECTORS_FILE}
+    assert uploaded == {"README.md", "config.json", "metrics.json", VECTORS_FILE, SKIPGRAM_FILE}
     assert full.is_file()  # the pickle went elsewhere, so it is never pushed
     assert len(load_model(calls["folder_path"]).vectors) > 1000
 
@@ -521,3 +523,76 @@ def test_full_model_inside_the_output_folder_is_refused(tmp_path):
 
     with pytest.raises(SystemExit, match="outside --out"):
         trainer.main(["--quick", "--out", str(tmp_path), "--full-model", str(tmp_path / "m")])
+
+
+# --- skip-gram beside CBOW --------------------------------------------------------------------
+
+
+def test_sg_trains_skipgram_on_the_same_sentences():
+    config = CBOWConfig(epochs=2, min_count=1, window=2, sg=True)
+    assert config.gensim_kwargs()["sg"] == 1 and CBOWConfig().gensim_kwargs()["sg"] == 0
+    result = train(SENTENCES, config)
+    assert result.model.sg == 1 and len(result.history) == 2
+    assert all(0 < row["loss"] < 20 for row in result.history)
+    cbow = train(SENTENCES, CBOWConfig(epochs=2, min_count=1, window=2))
+    assert cbow.model.sg == 0 and cbow.vectors.index_to_key == result.vectors.index_to_key
+
+
+def test_skipgram_loss_predicts_one_context_word_from_the_target():
+    model = train(SENTENCES, CBOWConfig(epochs=1, min_count=1, window=2, sg=True)).model
+    loss = NegativeSamplingLoss(model, SENTENCES, seed=1)
+    index = model.wv.key_to_index
+    position = {index[w]: p for p, w in enumerate(LETTERS)}  # every sentence is a-h
+    assert loss.contexts.shape == (160, 1) and loss.mask.tolist() == [[1.0]] * 160
+    for (centre,), word in zip(loss.contexts, loss.targets, strict=True):
+        assert 0 < abs(position[centre] - position[word]) <= 2  # a word of the centre's window
+    # by hand: the target's own vector against the context word's and the noise words' outputs
+    syn0, syn1 = model.wv.vectors, model.syn1neg
+    by_hand = [
+        np.logaddexp(0, -syn0[c] @ syn1[t]) + sum(np.logaddexp(0, syn0[c] @ syn1[k]) for k in n)
+        for (c,), t, n in zip(loss.contexts, loss.targets, loss.noise, strict=True)
+    ]
+    assert loss() == pytest.approx(float(np.mean(by_hand)), rel=1e-5)
+
+
+def test_skipgram_vectors_are_saved_beside_and_load_with_stock_gensim(tmp_path):
+    corpus = prepare([" ".join(LETTERS * 20)])
+    cbow_config = CBOWConfig(vector_size=8, window=2, min_count=2, epochs=2)
+    sg_config = CBOWConfig(vector_size=8, window=1, min_count=2, epochs=3, sg=True)
+    cbow, sg = train(corpus.sentences, cbow_config), train(corpus.sentences, sg_config)
+    metrics = {"skipgram": {"config": sg_config.__dict__, "train_seconds": 1.5}}
+    save_model(
+        tmp_path,
+        cbow.vectors,
+        cbow_config,
+        corpus={"name": "letters", "tokens": 160},
+        metrics=metrics | {"wordsim353_spearman": None},
+        command="x",
+        skipgram=(sg.vectors, sg_config),
+    )
+    stock = KeyedVectors.load_word2vec_format(str(tmp_path / SKIPGRAM_FILE), binary=True)
+    assert np.array_equal(stock.vectors, sg.vectors.vectors)
+    stock = KeyedVectors.load_word2vec_format(str(tmp_path / VECTORS_FILE), binary=True)
+    assert np.array_equal(stock.vectors, cbow.vectors.vectors)
+    loaded = load_model(tmp_path)
+    assert loaded.config == cbow_config
+    assert np.array_equal(loaded.skipgram.vectors, sg.vectors.vectors)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["skipgram"] == sg_config.__dict__ and saved["skipgram_vectors"] == SKIPGRAM_FILE
+    card = (tmp_path / "README.md").read_text()
+    assert "## Skip-gram beside CBOW" in card and "window\n1, 3 epochs, 2 s" in card
+    assert "WordSim353 Spearman n/a" in card
+
+
+def test_the_sparse_loss_equals_the_dense_average_on_a_wide_window():
+    rng = np.random.default_rng(5)
+    sentences = [list(rng.choice(LETTERS, size=60)) for _ in range(30)]
+    model = model_for(sentences, window=15, negative=5)
+    loss = NegativeSamplingLoss(model, sentences)
+    assert loss.contexts.shape[1] == 30
+    syn0, syn1 = model.wv.vectors.astype(np.float64), model.syn1neg
+    h = np.einsum("nc,ncd->nd", loss.mask, syn0[loss.contexts]) / loss.mask.sum(1, keepdims=True)
+    dense = np.logaddexp(0, -np.einsum("nd,nd->n", h, syn1[loss.targets])) + np.logaddexp(
+        0, np.einsum("nd,nkd->nk", h, syn1[loss.noise])
+    ).sum(1)
+    assert loss() == pytest.approx(float(dense.mean()), rel=1e-5)

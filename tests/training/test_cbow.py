@@ -10,12 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import folder_files
+from gensim.models import KeyedVectors
 
+from shared.cbow import corpus as builtin
+from shared.cbow import gcide
 from shared.cbow.corpus import tokenize_text
-from shared.cbow.vectors import VECTORS_FILE, LoadedVectors, load_model
+from shared.cbow.vectors import SKIPGRAM, SKIPGRAM_FILE, VECTORS_FILE, LoadedVectors, load_model
 from training import cbow as trainer
 
-ARTIFACT_FILES = {"README.md", "config.json", "metrics.json", VECTORS_FILE}
+# the default --architecture both saves skip-gram's vectors beside CBOW's
+ARTIFACT_FILES = {"README.md", "config.json", "metrics.json", VECTORS_FILE, SKIPGRAM_FILE}
 # 608 tokens in 40 paragraphs: capitals for --keep-case, stop words for --stopwords, "new york"
 # in 8 paragraphs for --phrases, and a name of its own in each, so that Phrases' vocabulary is
 # large enough for "new york" to score over its threshold
@@ -220,3 +224,122 @@ def test_cli_trains_on_a_folder_of_text_files(tmp_path, capsys):
     (texts / "b.txt").unlink()
     with pytest.raises(SystemExit, match="training needs at least 50"):
         trainer.main(["--corpus", str(texts), "--out", str(tmp_path / "m2")])
+
+
+def saved_files(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir()}
+
+
+def test_architecture_both_ships_cbow_and_saves_skipgram_beside_it(corpus, tmp_path):
+    out = tmp_path / "both"
+    model = run(corpus, out, "--architecture", "both", "--skipgram-epochs", "3")
+    assert model.config.sg is False and model.metrics["epochs_run"] == 2
+    entry = model.metrics["skipgram"]
+    assert entry["config"]["sg"] is True and entry["vectors"] == SKIPGRAM_FILE
+    assert entry["config"]["epochs"] == entry["epochs_run"] == len(entry["history"]) == 3
+    assert entry["config"]["window"] == SKIPGRAM["window"]  # the default --skipgram-window
+    assert {"wordsim353_spearman", "wordsim353_oov_percent", "analogy_accuracy"} <= set(entry)
+    assert entry["train_seconds"] > 0 and entry["vocabulary"] == len(model.vectors)
+    # the same query words' neighbours, side by side
+    assert set(entry["neighbours"]) == set(model.metrics["neighbours"]) == {"king"}
+    assert len(entry["neighbours"]["king"]) == 10
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["skipgram"] == entry["config"] and saved["skipgram_vectors"] == SKIPGRAM_FILE
+    # both files load with stock gensim, no pickle involved, and hold different vectors
+    cbow = KeyedVectors.load_word2vec_format(str(out / VECTORS_FILE), binary=True)
+    skipgram = KeyedVectors.load_word2vec_format(str(out / SKIPGRAM_FILE), binary=True)
+    assert cbow.index_to_key == skipgram.index_to_key == model.vectors.index_to_key
+    assert np.array_equal(cbow.vectors, model.vectors.vectors)
+    assert np.array_equal(skipgram.vectors, model.skipgram.vectors)
+    assert not np.allclose(cbow.vectors, skipgram.vectors)
+    assert "## Skip-gram beside CBOW" in (out / "README.md").read_text()
+
+
+def test_architecture_cbow_trains_cbow_alone(corpus, tmp_path):
+    out = trainer.main(
+        ["--corpus", str(corpus), "--out", str(tmp_path), "--epochs", "2", "--architecture", "cbow"]
+    )
+    assert saved_files(out) == ARTIFACT_FILES - {SKIPGRAM_FILE}
+    model = load_model(out)
+    assert model.config.sg is False and "skipgram" not in model.metrics
+    assert model.skipgram is None
+
+
+def test_architecture_skipgram_ships_skipgram_with_its_window(corpus, tmp_path):
+    out = trainer.main(
+        [
+            "--corpus",
+            str(corpus),
+            "--out",
+            str(tmp_path),
+            "--architecture",
+            "skipgram",
+            "--skipgram-window",
+            "2",
+            "--skipgram-epochs",
+            "4",
+        ]
+    )
+    assert saved_files(out) == ARTIFACT_FILES - {SKIPGRAM_FILE}
+    model = load_model(out)
+    assert model.config.sg is True and model.config.window == 2 and model.config.epochs == 4
+    assert model.metrics["epochs_run"] == 4 and "skipgram" not in model.metrics
+    saved = json.loads((out / "config.json").read_text())["cbow"]
+    assert saved["sg"] is True and saved["window"] == 2
+    assert "Skip-gram word vectors" in (out / "README.md").read_text()
+
+
+def test_skipgram_window_reaches_the_skipgram_model_only(corpus, tmp_path):
+    model = run(corpus, tmp_path / "w", "--window", "3", "--skipgram-window", "1")
+    assert model.config.window == 3 and model.metrics["skipgram"]["config"]["window"] == 1
+
+
+def fake_sources(source: str) -> tuple[tuple[str, ...], ...]:
+    """Each built-in source as a tiny corpus of its own words, so a test trains in a second."""
+    words = {builtin.WIKI_NAME: "wiki", builtin.LEE_NAME: "lee", gcide.NAME: "dict"}[source]
+    return tuple((words, f"{words}{i % 7}", "the", "king") for i in range(60))
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "sources"),
+    [
+        ("builtin", builtin.BUILTIN_NAME, [builtin.WIKI_NAME, builtin.LEE_NAME, gcide.NAME]),
+        ("builtin-small", builtin.SMALL_NAME, [builtin.WIKI_NAME, builtin.LEE_NAME]),
+    ],
+)
+def test_corpus_builtin_or_small_names_its_sources(tmp_path, monkeypatch, flag, name, sources):
+    monkeypatch.setattr(builtin, "source_documents", fake_sources)
+    out = trainer.main(
+        [
+            "--corpus",
+            flag,
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--min-count",
+            "1",
+            "--architecture",
+            "cbow",
+        ]
+    )
+    model = load_model(out)
+    assert model.corpus["name"] == name and model.corpus["tokens"] == 240 * len(sources)
+    assert [s["name"] for s in model.corpus["sources"]] == sources
+    assert all(s["tokens"] == 240 and s["documents"] == 60 for s in model.corpus["sources"])
+    assert ("dict" in model.vectors.key_to_index) == (flag == "builtin")
+    card = (out / "README.md").read_text()
+    assert "## Training data" in card and all(f"| {s} | 60 | 240 |" in card for s in sources)
+    assert (gcide.LICENCE in card) == (flag == "builtin")
+
+
+def test_corpus_builtin_without_the_package_falls_back_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(builtin, "source_documents", fake_sources)
+    monkeypatch.setattr(gcide, "data_files", lambda: None)
+    out = trainer.main(
+        ["--out", str(tmp_path), "--epochs", "1", "--min-count", "1", "--architecture", "cbow"]
+    )
+    model = load_model(out)
+    assert model.corpus["name"] == builtin.SMALL_NAME
+    assert model.corpus["notes"] == [builtin.NO_DICTIONARY]
+    assert builtin.NO_DICTIONARY in capsys.readouterr().err

@@ -11,6 +11,7 @@ from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
 
 from shared.cbow.vectors import VECTORS_FILE, load_model
+from tests.cbow.test_pairs import SKIPGRAM_COURSE
 from tests.test_hub import cache_repo
 
 COURSE_PAIRS = [["it, a", "is"], ["is, pleasant", "a"], ["a, day", "pleasant"]]
@@ -58,10 +59,14 @@ def test_most_similar_over_http(client, app):
 
 
 def test_pairs_panel_shows_the_course_pairs_and_gensims(client):
-    note, course, per_side = client.predict("It is a pleasant day", 2, api_name="/pairs")
+    note, course, per_side, skipgram = client.predict("It is a pleasant day", 2, api_name="/pairs")
     assert rows(course) == COURSE_PAIRS
     assert rows(per_side)[0] == ["is", "it"] and len(rows(per_side)) == 5
     assert "window=1" in note
+    # skip-gram reads the course's windows the other way: target -> each context word
+    assert [tuple(row) for row in rows(skipgram)] == SKIPGRAM_COURSE
+    assert skipgram["headers"] == ["target (input)", "context word (predicted)"]
+    assert "skip-gram predicts each context word from the target" in note
 
 
 @pytest.mark.parametrize(
@@ -76,10 +81,11 @@ def test_pairs_panel_shows_the_course_pairs_and_gensims(client):
     ],
 )
 def test_pairs_panel_at_wider_windows(client, window, course, per_side):
-    note, course_table, gensim_table = client.predict(
+    note, course_table, gensim_table, skipgram = client.predict(
         "It is a pleasant day", window, api_name="/pairs"
     )
     assert rows(course_table) == course
+    assert len(rows(skipgram)) == window * len(course)  # one pair per context word
     assert rows(gensim_table)[: len(per_side)] == per_side and len(rows(gensim_table)) == 5
     assert f"window={window // 2}" in note and f"{window // 2} on each side" in note
 

@@ -16,6 +16,8 @@ from huggingface_hub import ModelCard
 
 from shared.app.outputs import handler
 from shared.app.store import Ticket
+from shared.cbow import course, explore, gcide
+from shared.cbow.corpus import BUILTIN_NAME
 from shared.cbow.export import export_vectors, fresh_folder
 from shared.cbow.vectors import VECTORS_FILE, CBOWConfig, LoadedVectors, load_model
 from tests.app.test_hub_push import ALICE, TOKEN
@@ -59,18 +61,26 @@ def test_the_first_view_answers_every_tab_from_the_served_vectors(app):
     loads = [fn.name for fn in app.demo.fns.values() if any(e == "load" for _, e in fn.targets)]
     assert sorted(loads) == ["model_info", "model_panel"]  # the status and the memory line
     prepared, pairs = app.prepare_tab.FIRST, app.pairs_tab.FIRST
-    assert prepared.stats.startswith("**gensim Wikipedia sample + Lee news corpus**")
+    assert prepared.stats.startswith(f"**{BUILTIN_NAME}**: 172,292 documents, 3,185,545 tokens")
+    # the three sources with their token counts, and the dictionary's licence
+    for source in (
+        "gensim Wikipedia sample | 106 | 452,944 | - |",
+        "Lee news corpus | 300 | 58,152 | - |",
+        f"GCIDE dictionary definitions | 171,886 | 2,674,449 | {gcide.LICENCE} |",
+    ):
+        assert f"| {source}" in prepared.stats
     assert page["stats"] == prepared.stats
-    assert list(prepared.top_words["word"][:3]) == ["the", "of", "and"]
-    assert [row[0] for row in page["top"]["data"][:3]] == ["the", "of", "and"]
+    assert list(prepared.top_words["word"][:3]) == ["the", "of", "to"]
+    assert [row[0] for row in page["top"]["data"][:3]] == ["the", "of", "to"]
     assert pairs.course.values.tolist() == page["course-pairs"]["data"] == COURSE_PAIRS
     vectors = app.SESSIONS.served.model.vectors
     shown = app.EXPLORED
-    # the quick model's vocabulary has "king", "man", "woman" and "war" but not "italy"
+    # the quick model's vocabulary has "virus", "man", "woman" and "war" but not "italy"
     expected = [
-        [w, round(float(s), 4)] for w, s in vectors.most_similar("king", topn=app.explore_tab.TOP_K)
+        [w, round(float(s), 4)]
+        for w, s in vectors.most_similar("virus", topn=app.explore_tab.TOP_K)
     ]
-    assert shown.word == page["word"] == "king" and shown.neighbours.values.tolist() == expected
+    assert shown.word == page["word"] == "virus" and shown.neighbours.values.tolist() == expected
     assert page["neighbours"]["data"] == expected
     assert (shown.pair_a, shown.pair_b) == (page["word 1"], page["word 2"]) == ("man", "woman")
     assert (
@@ -246,11 +256,56 @@ def test_without_vectors_the_first_view_answers_every_tab_but_explore(tmp_path, 
     monkeypatch.setenv("CBOW_MODEL", str(tmp_path))  # an empty folder: no vectors to serve
     app = load_app("cbow", "cbow_app_views_no_model")
     page = on_open(app.demo)
-    assert app.SESSIONS.served.model is None and page["stats"].startswith("**gensim Wikipedia")
+    assert app.SESSIONS.served.model is None and page["stats"].startswith(f"**{BUILTIN_NAME}**")
     assert page["course-pairs"]["data"][0] == ["it, a", "is"]
     assert len(page["scratch-loss"]["data"]) == 300
     # the Explore tab's boxes hold the example queries, unanswered; the status line says why
-    assert (page["word"], page["map around"]) == ("king", "war")
+    assert (page["word"], page["map around"]) == ("virus", "war")
+    assert page["course-note"] == f"**The course:** {course.COURSE_SENTENCE}"  # no answer
     assert page["neighbours"]["data"] == page["analogies"]["data"] == []
     assert page["similarity"] is None and page["map"] is None and page["odd-answer"] == ""
     assert "Model not trained yet" in page["model-text"] and page["settings"] is None
+
+
+def test_explore_opens_on_virus_with_the_courses_sentence_beside_our_answer(app):
+    vectors = app.SESSIONS.served.model.vectors  # the quick model: Lee's news knows "virus"
+    page = on_open(app.demo)
+    note = app.EXPLORED.course_note
+    assert page["course-note"] == note and page["word"] == course.QUERY == "virus"
+    assert note.startswith(f"**The course:** {course.COURSE_SENTENCE}\n\n**Ours:** 'virus'")
+    nearest = ", ".join(w for w, _ in vectors.most_similar("virus", topn=5))
+    assert f"'virus' is nearest to {nearest};" in note
+    ranks = explore.neighbour_ranks(vectors, "virus", course.COURSE_NEIGHBOURS)
+    for word in course.COURSE_NEIGHBOURS:  # each ranked among virus's neighbours, or missing
+        rank = f"is its neighbour number {ranks[word]:,}" if word in ranks else None
+        assert (f"{word!r} {rank}" if rank else f"no {word!r}") in note
+    examples = [b for b in app.demo.blocks.values() if isinstance(b, gr.Dataset)]
+    assert [["virus"], ["king"], ["war"], ["music"], ["france"]] in [e.samples for e in examples]
+
+
+def test_the_model_tab_compares_cbow_with_skipgram_from_metrics(app):
+    served = app.SESSIONS.served
+    metrics, sg = served.metrics, served.metrics["skipgram"]
+    text = on_open(app.demo)["model-text"]
+    assert "**CBOW and skip-gram**, trained on the same corpus by the default run:" in text
+    for name, m in [("CBOW (these vectors)", metrics), ("skip-gram", sg)]:
+        assert (
+            f"| {name} | {m['train_seconds']:.0f} s, {m['epochs_run']} epochs | "
+            f"{m['wordsim353_spearman']:.3f} ({m['wordsim353_oov_percent']:.1f}%) "
+            f"| {m['analogy_accuracy']:.3f} |"
+        ) in text
+    assert sg["epochs_run"] == 3 and metrics["epochs_run"] == 10  # --quick's settings
+    assert set(sg["neighbours"]) == set(metrics["neighbours"]) >= {"virus", "king", "war"}
+    for word, cbow in metrics["neighbours"].items():
+        assert f"| {word} | {', '.join(cbow)} | {', '.join(sg['neighbours'][word])} |" in text
+    # vectors trained in a session have no skip-gram beside them: no comparison
+    assert app.model_tab.skipgram_comparison({"wordsim353_spearman": 0.5}) == []
+
+
+def test_the_training_pairs_tab_shows_skipgram_pairs_beside_cbows(app):
+    from tests.cbow.test_pairs import SKIPGRAM_COURSE
+
+    page = on_open(app.demo)
+    assert [tuple(r) for r in app.pairs_tab.FIRST.skipgram.values.tolist()] == SKIPGRAM_COURSE
+    assert [tuple(r) for r in page["skipgram-pairs"]["data"]] == SKIPGRAM_COURSE
+    assert page["pairs-text"] == course.SENTENCE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import ARTIFACTS, serve
 
+from tests.cbow.test_pairs import SKIPGRAM_COURSE
 from tests.spaces.cbow.test_app import app_with_quick_model
 
 
@@ -38,12 +39,13 @@ def settle(page) -> None:
 @pytest.mark.browser
 def test_every_tab_is_answered_on_load_and_the_map_answers_the_mouse(app, page):
     vectors = app.SESSIONS.served.model.vectors
-    expected = [w for w, _ in vectors.most_similar("king", topn=app.explore_tab.TOP_K)]
+    expected = [w for w, _ in vectors.most_similar("virus", topn=app.explore_tab.TOP_K)]
     with serve(app.demo) as url:
         page.goto(url, wait_until="load")
         # no click anywhere: the built-in corpus is already prepared...
-        page.locator("#stats").get_by_text("511,096 tokens").wait_for(timeout=60_000)
-        assert table_rows(page, "top", rows=2) == [["the", "38163"], ["of", "20209"]]
+        page.locator("#stats").get_by_text("3,185,545 tokens").wait_for(timeout=60_000)
+        assert table_rows(page, "top", rows=2) == [["the", "192363"], ["of", "164565"]]
+        assert "GCIDE dictionary definitions" in page.locator("#stats").inner_text()
         # ...and only min_count applies to it: upload, paste and case options appear for "my text"
         assert not page.locator("#my-text").is_visible()
         page.get_by_label("my text").check()
@@ -55,9 +57,11 @@ def test_every_tab_is_answered_on_load_and_the_map_answers_the_mouse(app, page):
         assert table_rows(page, "course-pairs", rows=3) == [
             ["it, a", "is"], ["is, pleasant", "a"], ["a, day", "pleasant"],
         ]  # fmt: skip
+        assert table_rows(page, "skipgram-pairs", rows=6) == [list(p) for p in SKIPGRAM_COURSE]
 
         page.get_by_role("tab", name="4. Explore").click()
         assert [word for word, _ in table_rows(page, "neighbours", rows=10)] == expected
+        assert "The course:" in page.locator("#course-note").inner_text()
         assert (
             table_rows(page, "analogies", rows=1, columns=1)[0][0]
             == (vectors.most_similar(positive=["king", "woman"], negative=["man"])[0][0])
@@ -100,7 +104,7 @@ def test_type_a_word_see_neighbours_then_the_course_pairs(app, page):
     expected = [w for w, _ in app.SESSIONS.served.model.vectors.most_similar("police", topn=10)]
     with serve(app.demo) as url:
         page.goto(url)
-        page.locator("#stats").get_by_text("511,096 tokens").wait_for(timeout=60_000)
+        page.locator("#stats").get_by_text("3,185,545 tokens").wait_for(timeout=60_000)
         settle(page)  # the first view is in: what follows replaces it
         page.get_by_role("tab", name="4. Explore").click()
         page.locator("#word textarea, #word input").first.fill("police")
