@@ -129,11 +129,15 @@ def served_answers(sessions: Sessions) -> Memo[Detected]:
 
 
 def first_view(sessions: Sessions, served: Memo[Detected]) -> Detected:
-    """The tab as it opens: ECG scored by the served model, or the reason there is none."""
+    """The tab as it opens: ECG scored by the served model, or the reason it can't be."""
+    reason = sessions.served.status
     if sessions.served.model is not None:
-        return served("ecg", 0)
+        try:
+            return served("ecg", 0)
+        except UserInputError as err:  # a served model of another shape (a pushed one, say)
+            reason = f"{reason} {err}"
     empty = dict.fromkeys(Detected._fields) | dict(
-        summary=sessions.served.status,
+        summary=reason,
         threshold=gr.update(minimum=0, maximum=1, value=0.5),
         series=gr.update(visible=True),
         curves=gr.update(visible=True),

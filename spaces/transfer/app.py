@@ -72,8 +72,8 @@ HOW_IT_WORKS = f"""
 5. **Tune and unfreeze.** Later stages unfreeze more layers with lower rates for lower layers;
    `--tune N` runs an Optuna search with k-fold CV. The Model tab compares from-scratch,
    head-only and fine-tuned on the same data, epochs and augmentation, with 5, 10 and 25 labels
-   per class and the full set, over three seeds: the fewer the labels, the more pretraining
-   helps.
+   per class and the full set (the table gives each figure's seeds: one in the default run,
+   three in `benchmarks/transfer.py`): the fewer the labels, the more pretraining helps.
 
 **Your image:** for the digit model, a drawing or photo is made to look like the training
 digits: a light background is inverted to white ink on black, the ink is cropped, squared and

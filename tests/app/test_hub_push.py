@@ -35,10 +35,16 @@ def app():
         del os.environ["ANOMALY_MODEL"]
 
 
+def event(app, api_name: str):
+    """The page's handler of the event `api_name`, to call in-process as Gradio does."""
+    (fn,) = [f for f in app.demo.fns.values() if f.api_name == api_name]
+    return fn.fn
+
+
 @pytest.fixture(scope="module")
 def session(app):
     """A session that trained a model in the Train tab: breast cancer, 3 epochs."""
-    out = app.train(
+    out = event(app, "train")(
         "breast_cancer", 0, None, "table", "", 200, 1, False, "dense", 3, 0, "percentile", 0.1,
         None, progress=lambda *args, **kwargs: None,
     )  # fmt: skip
@@ -47,14 +53,14 @@ def session(app):
 
 def test_without_sign_in_the_push_says_why_and_uploads_nothing(app, session, fake_hub):
     with pytest.raises(gr.Error, match="Sign in with Hugging Face first") as info:
-        app.push(session, "my-detector", None, None)
+        event(app, "push")(session, "my-detector", None, None)
     assert "runs as a Space" in str(info.value)  # off a Space, where sign-in works instead
     with pytest.raises(gr.Error, match="Train a model first"):
-        app.push(None, "my-detector", ALICE, TOKEN)
+        event(app, "push")(None, "my-detector", ALICE, TOKEN)
     with pytest.raises(gr.Error, match="without an account"):
-        app.push(session, "bob/my-detector", ALICE, TOKEN)
+        event(app, "push")(session, "bob/my-detector", ALICE, TOKEN)
     with pytest.raises(gr.Error, match="not a Hub repo id"):
-        app.push(session, "my detector!", ALICE, TOKEN)
+        event(app, "push")(session, "my detector!", ALICE, TOKEN)
     assert fake_hub["log"] == []
 
 
@@ -66,7 +72,7 @@ def test_the_push_button_over_http_explains_itself(app):
 def test_the_signed_in_visitor_pushes_the_clis_folder_to_their_account(
     app, session, fake_hub, tmp_path, monkeypatch
 ):
-    text = app.push(session, "  my-detector ", ALICE, TOKEN)
+    text = event(app, "push")(session, "  my-detector ", ALICE, TOKEN)
     assert text == "Pushed to [alice/my-detector](https://huggingface.co/alice/my-detector)."
     create, upload = fake_hub["create"], fake_hub["upload"]
     assert (create["repo_id"], create["repo_type"], create["token"]) == (
@@ -88,9 +94,10 @@ def test_the_signed_in_visitor_pushes_the_clis_folder_to_their_account(
     monkeypatch.setenv("ANOMALY_MODEL", str(folder))
     pushed_app = load_app("anomaly", "anomaly_app_pulled")
     x = load_builtin("breast_cancer").test
-    trained = app.STORE.get(session)["model"]  # the session holds a ticket to its model
-    np.testing.assert_array_equal(pushed_app.MODEL.score(x), trained.score(x))
-    assert pushed_app.MODEL.config.threshold == trained.config.threshold
+    trained = app.SESSIONS.store.get(session).model  # the session holds a ticket to its model
+    pushed = pushed_app.SESSIONS.served.model
+    np.testing.assert_array_equal(pushed.score(x), trained.score(x))
+    assert pushed.config.threshold == trained.config.threshold
     assert load_autoencoder(folder).config.threshold_rule == "percentile"
 
 
@@ -105,7 +112,7 @@ def test_a_refused_push_is_named(app, session, monkeypatch):
 
     monkeypatch.setattr(HfApi, "create_repo", refuse)
     with pytest.raises(gr.Error, match="The Hub refused the push to 'alice/x': 403 Forbidden"):
-        app.push(session, "x", ALICE, TOKEN)
+        event(app, "push")(session, "x", ALICE, TOKEN)
 
 
 def test_the_login_button_is_shown_on_a_space_only(monkeypatch):
@@ -130,5 +137,5 @@ def test_a_model_evicted_from_the_memory_budget_is_named_not_pushed(app, fake_hu
 
     gone = Ticket("no-longer-in-the-store", "model trained on wine at 10:00:00 UTC", 1)
     with pytest.raises(gr.Error, match="Your model trained on wine at 10:00:00 UTC was removed"):
-        app.push(gone, "my-detector", ALICE, TOKEN)
+        event(app, "push")(gone, "my-detector", ALICE, TOKEN)
     assert fake_hub["log"] == []
