@@ -35,19 +35,17 @@ def load_app(name: str, module_name: str | None = None) -> ModuleType:
     `module_name` (default ``<name>_app``) lets tests import an app afresh under another name.
 
     Its folder goes first on sys.path, as when it runs as a script or in a Space bundle, so an
-    app imports its own tab modules (spaces/cbow/model_tab.py). Apps may name their tab modules
-    alike: another app's module of the same name, imported earlier, is forgotten first (that
-    app keeps its own), so `import model_tab` finds this app's. The same app loaded twice in a
-    row reuses its tab modules, and what they made at import.
+    app imports its own tab modules (spaces/cbow/model_tab.py). Every module named like one of
+    the folder's files is forgotten first (a module loaded earlier keeps its own): apps may name
+    their tab modules alike, and a tab module that loads a model at import (uses_tab.py) reads
+    this load's environment, as a fresh process would.
     """
     folder = HERE / name
     if str(folder) in sys.path:
         sys.path.remove(str(folder))
     sys.path.insert(0, str(folder))
     for own in folder.glob("*.py"):
-        loaded = sys.modules.get(own.stem)
-        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").parent != folder:
-            del sys.modules[own.stem]
+        sys.modules.pop(own.stem, None)
     spec = importlib.util.spec_from_file_location(
         module_name or f"{name}_app", HERE / name / "app.py"
     )

@@ -87,14 +87,18 @@ def test_apps_with_tab_modules_of_the_same_name_each_import_their_own(tmp_path, 
     serve = load_serve()
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "model_tab.py").write_text(f"WHOSE = {name!r}\n")
+        (tmp_path / name / "model_tab.py").write_text(
+            f"import os\nWHOSE = {name!r}\nMODEL = os.environ.get('ONE_MODEL')\n"
+        )
         (tmp_path / name / "app.py").write_text("import model_tab\nWHOSE = model_tab.WHOSE\n")
     monkeypatch.setattr(serve, "HERE", tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, "model_tab", raising=False)
-    one, two, one_again = (
-        serve.load_app(n, f"{n}_{i}") for i, n in enumerate(["one", "two", "one"])
-    )
+    one, two = serve.load_app("one", "one_0"), serve.load_app("two", "two_1")
+    monkeypatch.setenv("ONE_MODEL", "a folder")
+    one_again = serve.load_app("one", "one_2")
     assert (one.WHOSE, two.WHOSE, one_again.WHOSE) == ("one", "two", "one")
     assert one.model_tab is not two.model_tab and one.model_tab.WHOSE == "one"  # kept its own
+    # loaded again, an app's tab modules are imported again, under this load's environment
+    assert (one.model_tab.MODEL, one_again.model_tab.MODEL) == (None, "a folder")
     sys.modules.pop("model_tab", None)
