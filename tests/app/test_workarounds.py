@@ -75,11 +75,9 @@ def test_concurrent_identical_answers_never_expose_a_partial_file(tmp_path, inst
     assert errors == []
 
 
-def test_the_temp_file_sweep_survives_an_upload_arriving_meanwhile(
-    tmp_path, monkeypatch, installed
-):
-    """Gradio's sweep walked the live set: an upload landing mid-sweep raised and killed the
-    scheduled task, so nothing was ever deleted again."""
+def uploads_arriving_mid_sweep(tmp_path, monkeypatch):
+    """Three old files in an app's temp set, and an os.remove that, as the upload route does
+    meanwhile, adds a new upload to the set each time the sweep deletes one."""
     old = [tmp_path / f"old-{i}" for i in range(3)]
     for path in old:
         path.write_text("x")
@@ -89,9 +87,18 @@ def test_the_temp_file_sweep_survives_an_upload_arriving_meanwhile(
 
     def remove_while_an_upload_lands(path):
         remove(path)
-        files.add(str(tmp_path / f"new-{len(files)}"))  # what the upload route does meanwhile
+        files.add(str(tmp_path / f"new-{len(files)}"))
 
     monkeypatch.setattr(os, "remove", remove_while_an_upload_lands)
+    return old, files, blocks
+
+
+def test_the_temp_file_sweep_survives_an_upload_arriving_meanwhile(
+    tmp_path, monkeypatch, installed
+):
+    """Gradio's sweep walked the live set: an upload landing mid-sweep raised and killed the
+    scheduled task, so nothing was ever deleted again."""
+    old, files, blocks = uploads_arriving_mid_sweep(tmp_path, monkeypatch)
     # the schedule's function (ours); age -1: every file is past it (the sweep reads ctime)
     route_utils.delete_files_created_by_app(blocks, age=-1)
     assert not any(p.exists() for p in old)
@@ -117,18 +124,7 @@ def test_gradio_still_rewrites_a_cached_image(tmp_path, gradios_own):
 def test_gradio_sweep_still_dies_on_a_new_upload(tmp_path, monkeypatch, gradios_own):
     """What our sweep works around: Gradio's walks the live set, so an upload that lands while
     it runs raises, and the scheduled task that runs it never runs again."""
-    old = [tmp_path / f"old-{i}" for i in range(3)]
-    for path in old:
-        path.write_text("x")
-    files = {str(p) for p in old}
-    blocks = types.SimpleNamespace(blocks={}, temp_file_sets=[files])
-    remove = os.remove
-
-    def remove_while_an_upload_lands(path):
-        remove(path)
-        files.add(str(tmp_path / f"new-{len(files)}"))
-
-    monkeypatch.setattr(os, "remove", remove_while_an_upload_lands)
+    old, files, blocks = uploads_arriving_mid_sweep(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="Set changed size during iteration"):
         route_utils.delete_files_created_by_app(blocks, age=-1)
 

@@ -159,11 +159,10 @@ def test_quick_trains_on_lee_with_its_short_settings(tmp_path):
 
 
 def test_corpus_text8_reads_gensim_data(tmp_path, monkeypatch):
-    import gensim.downloader
-
     chunks = [tokenize_text(CORPUS)[i : i + 100] for i in range(0, 608, 100)]
     asked = []
-    monkeypatch.setattr(gensim.downloader, "load", lambda name: asked.append(name) or chunks)
+    # the downloader's load is replaced: nothing is fetched (and conftest refuses any socket)
+    monkeypatch.setattr("gensim.downloader.load", lambda name: asked.append(name) or chunks)
     model = load_model(trainer.main(["--corpus", "text8", "--out", str(tmp_path), "--epochs", "1"]))
     assert asked == ["text8"] and model.corpus["name"] == "text8"
     assert model.corpus["tokens"] == sum(map(len, chunks))
