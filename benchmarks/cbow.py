@@ -250,8 +250,10 @@ def main() -> None:
     load_after = os.getloadavg()
     runs = summary["runs"]
     shipped = runs["ours"][-1]
-    seconds = statistics.median(r["seconds"] for r in runs["ours"])
-    quiet = statistics.median(r["cpu"] for r in runs["ours"]) / 2
+    # the default `python -m training.cbow` trains both architectures: CBOW, then skip-gram
+    cbow_seconds = statistics.median(r["seconds"] for r in runs["ours"])
+    seconds = cbow_seconds + runs["skipgram"][0]["seconds"]
+    quiet = (statistics.median(r["cpu"] for r in runs["ours"]) + runs["skipgram"][0]["cpu"]) / 2
     overhead = summary["overhead"]
     sources = table(
         ["source", "documents", "tokens", "licence"],
@@ -299,9 +301,10 @@ the process's CPU time, both threads together: half of it estimates the wall tim
 - "virus": at least {TARGET_MEDICAL} of 10 medical or biological: **{
         verdict(shipped["medical"] >= TARGET_MEDICAL)
     }** ({shipped["medical"]}: {", ".join(shipped["virus"])}).
-- CBOW training <= {TARGET_SECONDS:g} s on 2 cores: **{verdict(quiet <= TARGET_SECONDS)}**, judged
-  by CPU seconds / 2 = {quiet:.1f} s, the wall time on a quiet 2-core machine (wall here
-  {seconds:.1f} s at the load above).
+- Default training (CBOW then skip-gram, as `python -m training.cbow` runs them) <= {
+        TARGET_SECONDS:g} s on 2 cores: **{verdict(max(quiet, seconds) <= TARGET_SECONDS)}**, wall
+  {seconds:.1f} s here ({cbow_seconds:.1f} s CBOW) at the load above; CPU seconds / 2 =
+  {quiet:.1f} s, the wall time on a quiet 2-core machine.
 - Wrapper overhead (our `train()` / gensim direct, medians): **{overhead["seconds"]:.2f}x** wall,
   {overhead["cpu"]:.2f}x CPU (target: within {TARGET_OVERHEAD}x): **{
         verdict(overhead["seconds"] <= TARGET_OVERHEAD)
