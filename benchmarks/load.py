@@ -42,6 +42,7 @@ from gradio_client import Client, handle_file
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "load.md"
 MAX_REQUESTS_PER_CLIENT = 10_000  # a bound on top of the time limit
+SERVED = {"repo": REPO}  # the checkout whose apps are served (--serve-from: an older commit)
 
 
 @dataclass
@@ -136,29 +137,39 @@ def rss_mib(pid: int) -> float:
 
 
 def start_app(app: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    repo = SERVED["repo"]
     env = {
         **os.environ,
+        "PYTHONPATH": str(repo),  # that checkout's shared/, not an editable install's
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
-        f"{app.upper()}_MODEL": str(REPO / "artifacts" / app),
+        f"{app.upper()}_MODEL": str(repo / "artifacts" / app),
         **(extra_env or {}),
     }
     return subprocess.Popen(
-        [sys.executable, str(REPO / "spaces" / app / "app.py")],
+        [sys.executable, str(repo / "spaces" / app / "app.py")],
         env=env,
-        cwd=REPO,
+        cwd=repo,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def client_for(url: str) -> Client:
+    """A client of one app. The apps are served over plain HTTP on 127.0.0.1, where TLS does not
+    apply; ssl_verify=False spares gradio_client an SSL context loaded with the CA bundle for
+    every file it uploads or downloads (py-spy: half of the client's CPU, about 60 of 121 ms
+    per uploaded-CSV request), CPU the 20 clients otherwise take from the server they measure."""
+    return Client(url, verbose=False, ssl_verify=False)
 
 
 def connect(url: str, proc: subprocess.Popen, timeout: float = 180) -> Client:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return Client(url, verbose=False)
+            return client_for(url)
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the app at {url} did not start") from None
@@ -166,7 +177,7 @@ def connect(url: str, proc: subprocess.Popen, timeout: float = 180) -> Client:
 
 
 def hammer(url: str, call: Callable[[Client], object], tally: Tally, stop_at: float) -> None:
-    client = Client(url, verbose=False)
+    client = client_for(url)
     for _ in range(MAX_REQUESTS_PER_CLIENT):
         if time.monotonic() >= stop_at:
             return
@@ -447,7 +458,7 @@ def visitor(url: str, plan: Largest, inputs: dict, visits: Visits, until: Deadli
     model answers it: others' trainings evict its model meanwhile. Checks right after each
     training too."""
     try:
-        client = Client(url, verbose=False)
+        client = client_for(url)
     except Exception as err:  # noqa: BLE001 - counted and reported, not raised
         visits.error("connect", err)
         return
@@ -670,6 +681,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default: 20)")
     parser.add_argument("--seconds", type=float, default=60, help="seconds per phase (default: 60)")
     parser.add_argument("--port", type=int, default=7871, help="server port (default: 7871)")
+    parser.add_argument(
+        "--serve-from",
+        type=Path,
+        default=REPO,
+        help="serve the apps of this checkout (an older commit, with its artifacts/) to this "
+        "file's clients, so two versions are measured by one harness (default: this checkout)",
+    )
     largest = parser.add_argument_group(
         "--train-largest", "every client trains the largest session model (issue 14)"
     )
@@ -720,6 +738,7 @@ def main() -> None:
         help="class folders in the fine-tune zip, one image each (600: the app's image cap)",
     )
     args = parser.parse_args()
+    SERVED["repo"] = args.serve_from.resolve()
     try:
         args.budget_mb = {
             name: float(mb) for name, _, mb in (b.rpartition("=") for b in args.budget_mb)
@@ -744,12 +763,16 @@ def main() -> None:
     print(header)
     rows = [row for app in args.apps for row in run_app(app, args.clients, args.seconds, args.port)]
     command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
+    served = subprocess.run(
+        ["git", "log", "-1", "--format=%h"], capture_output=True, text=True, cwd=SERVED["repo"]
+    ).stdout.strip()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as out:  # a section of its own: earlier runs' sections stay
         out.write(
             f"\n## {args.clients} clients, {args.seconds:g} s per phase "
             f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
-            f"Command: `{command.strip()}` on {os.cpu_count()} CPU cores, load average "
+            f"Command: `{command.strip()}`, apps served at commit {served or '?'}, on "
+            f"{os.cpu_count()} CPU cores, load average "
             f"{os.getloadavg()[0]:.2f} at the end.\n\n{header}\n" + "\n".join(rows) + "\n"
         )
     print(f"appended to {args.out}")

@@ -29,6 +29,12 @@ sys.path.insert(0, str(REPO / "spaces" / "anomaly"))
 import charts  # noqa: E402 - the app's own module, beside its app.py
 
 
+def decoded(value: dict) -> np.ndarray:
+    """A typed array (charts.typed) back to its numbers, in its shape."""
+    a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return a.reshape([int(n) for n in value["shape"].split(",")]) if "shape" in value else a
+
+
 def drawn(fig: dict) -> go.Figure:
     """A figure the app sends, read back through plotly's own checks: a property plotly.js
     does not know, or a value of the wrong kind, is refused here."""
@@ -36,7 +42,7 @@ def drawn(fig: dict) -> go.Figure:
     for trace in sent["data"]:  # typed arrays (base64 bytes) back to numbers
         for key, value in trace.items():
             if isinstance(value, dict) and "bdata" in value:
-                trace[key] = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+                trace[key] = decoded(value)
     return go.Figure(sent)
 
 
@@ -172,3 +178,33 @@ def test_the_roc_and_pr_figure_has_each_curve_on_its_own_axes():
     assert fig.layout.xaxis.domain == (0.0, 0.45) and fig.layout.xaxis2.domain == (0.55, 1.0)
     assert fig.layout.yaxis2.title.text == "precision"
     assert [a.text for a in fig.layout.annotations] == ["ROC", "Precision-recall"]
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([0, 5, -128, 127], "i1"),
+        ([0, 128], "i2"),  # one past int8
+        ([-32_769, 3], "i4"),  # one past int16
+        ([0.5, -1e-9, 3.25], "f8"),
+    ],
+)
+def test_typed_arrays_read_back_exactly_in_the_fewest_bytes(values, dtype):
+    sent = charts.typed(np.array(values))
+    assert sent["dtype"] == dtype and "shape" not in sent
+    np.testing.assert_array_equal(decoded(sent), values)
+
+
+def test_a_typed_block_keeps_its_shape():
+    block = np.array([[0.0, 0.1], [0.1, 0.25], [0.25, 0.5]])
+    sent = charts.typed(block)
+    assert sent["shape"] == "3,2"
+    np.testing.assert_array_equal(decoded(sent), block)
+
+
+def test_the_histogram_hover_holds_each_bins_edges():
+    errors = np.linspace(0.0, 1.0, 101)
+    frame = error_histogram(errors, None)
+    (bar,) = drawn(charts.histogram(frame, 0.5)).data
+    np.testing.assert_array_equal(bar.customdata, frame[["left", "right"]].to_numpy())
+    np.testing.assert_array_equal(bar.width, (frame["right"] - frame["left"]).to_numpy())

@@ -65,7 +65,8 @@ def drawn_threshold(histogram) -> float:
 def array(x) -> np.ndarray:
     """A plotly JSON array: a list, or typed binary ({"dtype": ..., "bdata": base64})."""
     if isinstance(x, dict):
-        return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+        a = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+        return a.reshape([int(n) for n in x["shape"].split(",")]) if "shape" in x else a
     return np.asarray(x)
 
 
