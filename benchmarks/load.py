@@ -42,7 +42,6 @@ from gradio_client import Client, handle_file
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "load.md"
 MAX_REQUESTS_PER_CLIENT = 10_000  # a bound on top of the time limit
-SERVED = {"repo": REPO}  # the checkout whose apps are served (--serve-from: an older commit)
 
 
 @dataclass
@@ -136,8 +135,10 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def start_app(app: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    repo = SERVED["repo"]
+def start_app(
+    app: str, port: int, extra_env: dict[str, str] | None = None, repo: Path = REPO
+) -> subprocess.Popen:
+    """`repo`'s app (this checkout, or an older one: --serve-from) as its own process."""
     env = {
         **os.environ,
         "PYTHONPATH": str(repo),  # that checkout's shared/, not an editable install's
@@ -155,6 +156,14 @@ def start_app(app: str, port: int, extra_env: dict[str, str] | None = None) -> s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def served_commit(repo: Path) -> str:
+    """The commit `repo`'s apps were served at, "-dirty" when its tree had uncommitted changes."""
+    described = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=repo
+    )
+    return described.stdout.strip() or "?"
 
 
 def client_for(url: str) -> Client:
@@ -219,8 +228,8 @@ def pct(values: list[float], q: float) -> float:
     )
 
 
-def run_app(app: str, clients: int, seconds: float, port: int) -> list[str]:
-    proc = start_app(PLANS[app].app, port)
+def run_app(app: str, clients: int, seconds: float, port: int, repo: Path = REPO) -> list[str]:
+    proc = start_app(PLANS[app].app, port, repo=repo)
     url = f"http://127.0.0.1:{port}/"
     try:
         warm = connect(url, proc)
@@ -539,11 +548,12 @@ class Sampler(threading.Thread):
 
 def run_largest(
     name: str, inputs: dict, clients: int, seconds: float, port: int, budget_mb: float | None,
-    drain_s: float, check_every: float,
+    drain_s: float, check_every: float, repo: Path = REPO,
 ) -> dict:  # fmt: skip
     plan = LARGEST[name]
     variable = plan.budget_env
-    proc = start_app(plan.app, port, {} if budget_mb is None else {variable: f"{budget_mb:g}"})
+    budget = {} if budget_mb is None else {variable: f"{budget_mb:g}"}
+    proc = start_app(plan.app, port, budget, repo)
     url = f"http://127.0.0.1:{port}/"
     visits = Visits()
     try:
@@ -645,6 +655,7 @@ def main_largest(args: argparse.Namespace) -> None:
             args.budget_mb.get(name, args.budget_mb.get("")),
             args.drain,
             args.check_every,
+            args.serve_from,
         )
         rows.append(largest_row(result))
         print(rows[-1], flush=True)
@@ -652,15 +663,13 @@ def main_largest(args: argparse.Namespace) -> None:
             rows.append(f"<!-- {name} error: {err} -->")
     after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
-    ).stdout.strip()
+    commit = served_commit(args.serve_from)
     section = (
         f"\n## Issue 14: every client trains the largest session model "
         f"({start}-{time.strftime('%H:%M', time.gmtime())} UTC, "
         f"{time.strftime('%Y-%m-%d', time.gmtime())})\n\n"
         f"Command: `{command.strip()}` ({args.clients} clients, {args.seconds:g} s, "
-        f"{os.cpu_count()} CPU cores, code at {commit or '?'}).\n"
+        f"{os.cpu_count()} CPU cores, code at {commit}).\n"
         f"`uptime` before: `{before}`; after: `{after}`.\n\n"
         f"{LARGEST_HEADER}\n" + "\n".join(rows) + "\n"
     )
@@ -738,7 +747,7 @@ def main() -> None:
         help="class folders in the fine-tune zip, one image each (600: the app's image cap)",
     )
     args = parser.parse_args()
-    SERVED["repo"] = args.serve_from.resolve()
+    args.serve_from = args.serve_from.resolve()
     try:
         args.budget_mb = {
             name: float(mb) for name, _, mb in (b.rpartition("=") for b in args.budget_mb)
@@ -761,17 +770,19 @@ def main() -> None:
         "RSS end MiB | RSS growth | training runs |\n|---|---|---|---|---|---|---|---|---|---|---|"
     )
     print(header)
-    rows = [row for app in args.apps for row in run_app(app, args.clients, args.seconds, args.port)]
+    rows = [
+        row
+        for app in args.apps
+        for row in run_app(app, args.clients, args.seconds, args.port, args.serve_from)
+    ]
     command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
-    served = subprocess.run(
-        ["git", "log", "-1", "--format=%h"], capture_output=True, text=True, cwd=SERVED["repo"]
-    ).stdout.strip()
+    served = served_commit(args.serve_from)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as out:  # a section of its own: earlier runs' sections stay
         out.write(
             f"\n## {args.clients} clients, {args.seconds:g} s per phase "
             f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
-            f"Command: `{command.strip()}`, apps served at commit {served or '?'}, on "
+            f"Command: `{command.strip()}`, apps served at commit {served}, on "
             f"{os.cpu_count()} CPU cores, load average "
             f"{os.getloadavg()[0]:.2f} at the end.\n\n{header}\n" + "\n".join(rows) + "\n"
         )

@@ -5,7 +5,6 @@ One client for the module: later tests score with the model an earlier one train
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from gradio_client import handle_file
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from shared.anomaly.report import FLAGGED_SHOWN
+from tests.anomaly.test_plots import decoded
 
 WINDOW = 200  # the quick model's ECG window
 
@@ -64,10 +64,7 @@ def drawn_threshold(histogram) -> float:
 
 def array(x) -> np.ndarray:
     """A plotly JSON array: a list, or typed binary ({"dtype": ..., "bdata": base64})."""
-    if isinstance(x, dict):
-        a = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
-        return a.reshape([int(n) for n in x["shape"].split(",")]) if "shape" in x else a
-    return np.asarray(x)
+    return decoded(x) if isinstance(x, dict) else np.asarray(x)
 
 
 def flagged_points(series) -> np.ndarray:
