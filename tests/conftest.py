@@ -45,6 +45,18 @@ import pytest  # noqa: E402
 # One module under both names, so this file's setup above runs once.
 sys.modules.setdefault("conftest", sys.modules[__name__])
 
+
+def pytest_plugin_registered(plugin) -> None:
+    """Keep the alias: before pytest imports a conftest.py in a folder that is not a package
+    (tests/spaces/<app>/conftest.py), it drops sys.modules["conftest"], so that two such files
+    do not meet under one name; the test files below still import this one by that name.
+
+    Those conftest.py files import this one as `tests.conftest`: the alias is back only once
+    each of them is registered.
+    """
+    sys.modules["conftest"] = sys.modules[__name__]
+
+
 _LOOPBACK = ("127.", "::1", "localhost")
 _connect = socket.socket.connect
 
