@@ -292,7 +292,7 @@ def made_up_words(n: int, length: int = 7) -> list[str]:
 def largest_inputs(anomaly_latent: int, transfer_classes: int) -> dict:
     """The uploads that make each app's largest session model (built once, in a temp folder).
 
-    - cbow: tests/spaces/cbow/test_app_memory.py's text: MAX_VOCABULARY (50,000) words three
+    - cbow: tests/spaces/cbow/test_train_tab.py's text: MAX_VOCABULARY (50,000) words three
       times and 10,000 more twice; at min_count 2 the cap keeps exactly 50,000 words, at 100
       dimensions the most the vector_size x vocabulary cap (5,000,000) allows: 50,000 x
       (400 + 220) bytes = 29.6 MiB by the app's own `footprint`.
@@ -377,7 +377,7 @@ def _anomaly_check(c: Client, inputs: dict) -> str:
 
 
 # cbow: after source, files, pasted: lowercase, stop words, phrases, min_count 2; vector size
-# 100, window 2, negative 2, epochs 1 (tests/spaces/cbow/test_app_memory.py's LARGEST_SETTINGS)
+# 100, window 2, negative 2, epochs 1 (tests/spaces/cbow/test_train_tab.py's LARGEST_SETTINGS)
 CBOW_LARGEST = (True, False, False, 2, 100, 2, 2, 1)
 LARGEST: dict[str, Largest] = {
     "anomaly": Largest(

@@ -73,7 +73,7 @@ class SessionStore:
         system (`release_freed_memory`): otherwise glibc keeps it for later allocations of the
         same size, and a process whose store stayed within 74 MB grew by 53, 67, 93, 95 and
         116 MB over five trainings of the largest CBOW vectors, and 235 MB over ten; with the
-        release it stayed at 88-137 MB over twelve (tests/spaces/cbow/test_app_memory.py's setting).
+        release it stayed at 88-137 MB over twelve (tests/spaces/cbow/test_train_tab.py's setting).
         """
         if nbytes > self.budget:
             raise UserInputError(
