@@ -1,15 +1,48 @@
-"""Bad input sent to the anomaly app over HTTP: each gets a named refusal, and the app goes on."""
+"""The data both tabs work on (spaces/anomaly/picker.py): which controls apply, and uploads read
+once for Detect and Train: bad files get a named refusal, exports are read and what was read is
+said, a pickle is never run.
+
+The served app's client is this file's own visitor; the last test trains a model in its session.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 
 import numpy as np
 import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import handle_file
 
+from tests.spaces.anomaly.test_app import Payload, _app_with_model
+
+
+def test_only_the_controls_that_apply_are_shown(quick, monkeypatch):
+    _app_with_model(monkeypatch, quick)
+    import picker
+    import train_tab
+
+    shown = lambda *args: [u["visible"] for u in picker.controls(*args)]  # noqa: E731
+    # digit, CSV layout, label column, drop missing, window, stride
+    assert shown("ecg", None, "table") == [False, False, False, False, True, True]
+    assert shown("kdd135", None, "table") == [False, False, False, False, True, True]
+    assert shown("digits", None, "table") == [True, False, False, False, False, False]
+    assert shown("breast_cancer", None, "series") == [False] * 6
+    assert shown("digits", "/tmp/x.csv", "table") == [False, True, True, True, False, False]
+    assert shown("ecg", "/tmp/x.csv", "series") == [False, True, True, True, True, True]
+    # the rule's parameter, named after the rule, with its default; hidden where there is none
+    k = train_tab.rule_parameter("mean_std")
+    assert k["visible"] and k["label"].endswith(": k") and k["value"] == 1.0
+    rate = train_tab.rule_parameter("percentile")
+    assert rate["label"].endswith("expected share of anomalies") and rate["value"] == 0.05
+    for rule in ("max", "best_f1", train_tab.AUTO_RULE):
+        assert train_tab.rule_parameter(rule) == {"__type__": "update", "visible": False}
+
+
 ROWS = "".join(f"{i % 7},{i % 3}\n" for i in range(40))
+
+
 # name -> (file bytes, label column, layout, window, the words the refusal must contain)
 BAD_INPUTS = {
     "empty file": (b"", "", "table", 200, "The file is empty"),
@@ -38,8 +71,8 @@ BAD_INPUTS = {
         ("\ufeffa;b\n" + "1,5;2\n" * 10 + "1,5;n/a?\n" + "1,5;2\n" * 20).encode(),
         "", "table", 200, "Column 'b' has cells that mix numbers and text: line 12 holds 'n/a?'",
     ),
-    # files people export, read right where they can be (test_anomaly_csv.py), refused by name
-    # where reading them would guess
+    # files people export, read right where they can be (tests/anomaly/test_upload.py), refused
+    # by name where reading them would guess
     "a named column empty in every row": (
         b"a;b;c\n" + b"1;2;\n" * 30, "", "table", 200,
         "Column 'c' is empty in every row, so dropping rows with missing values would drop all 30",
@@ -61,17 +94,6 @@ BAD_INPUTS = {
         "not a text CSV (it holds NUL bytes)",
     ),
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def client():
-    os.environ["ANOMALY_MODEL"] = str(quick_model("anomaly"))
-    try:
-        app = load_app("anomaly", "anomaly_app_hostile")
-    finally:
-        del os.environ["ANOMALY_MODEL"]
-    with client_for(app.demo) as c:
-        yield c
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
@@ -118,3 +140,35 @@ def test_a_series_exported_the_european_way_is_read_and_what_was_read_said(clien
         "Decoded as Windows-1252 (it is not UTF-8); skipped Excel's 'sep=' line; dropped the "
         f"empty column 2 (a separator at each line's end); read {cells[0]!r} as "
     ) in said
+
+
+def test_a_pickle_upload_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    upload = tmp_path / "data.csv"
+    upload.write_bytes(pickle.dumps(Payload(marker)))
+    os.environ["ANOMALY_MODEL"] = str(quick_model("anomaly"))
+    try:
+        app = load_app("anomaly", "anomaly_app_pickle_upload")
+    finally:
+        del os.environ["ANOMALY_MODEL"]
+    with client_for(app.demo) as client, pytest.raises(Exception) as info:
+        client.predict("ecg", 0, handle_file(upload), "", False, api_name="/detect")
+    assert "not a text CSV" in str(info.value) or "not a readable CSV" in str(info.value)
+    assert not marker.exists()
+
+
+def test_an_european_export_is_read_and_said(client, tmp_path):
+    rows = [f"{i / 10:.1f};{(i % 7) / 4:.2f}".replace(".", ",") for i in range(50)]
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\ufeffa;b\n" + "\n".join(rows) + "\n").encode("utf-8"))
+    out = client.predict(
+        "ecg", 0, handle_file(path), "table", "", 200, 1, False, "dense", 2, 0, "auto", 1.0,
+        api_name="/train",
+    )  # fmt: skip
+    assert (
+        "Read 50 rows x 2 columns, separator ';', decimal ',', header row, "
+        "UTF-8 with a byte-order mark." in out[0]
+    )
+    assert out[5]["threshold_rule"] == "mean_std"  # no labels: the tutorial's rule, stated
+    scored = client.predict("ecg", 0, handle_file(path), "", False, api_name="/detect")
+    assert scored[0].startswith("Read 50 rows x 2 columns") and "expect about" in scored[0]

@@ -1,4 +1,8 @@
-"""What a visitor can make the anomaly app hold: a cap per model, one budget for all sessions."""
+"""The Train tab (spaces/anomaly/train_tab.py): every setting the visitor chose is kept, and what
+a visitor can make the app hold: a cap per model, one budget for all sessions.
+
+The two settings tests train in the served app's session of this file, one after the other.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,81 @@ import os
 
 import gradio as gr
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import client_for, load_app, quick_model
 from gradio_client import Client, handle_file
 
 from shared.anomaly.model import MAX_MODEL_MB, largest_window
 from shared.app.store import MB
-from tests.spaces.cbow.test_app_memory import rss, rss_peak
+from tests.spaces.anomaly.test_app import _app_with_model
+from tests.spaces.cbow.test_train_tab import rss, rss_peak
+
+
+def test_train_keeps_every_setting_the_user_chose(client, tmp_path):
+    from tests.training.test_anomaly import series_csv
+
+    path = series_csv(tmp_path)  # 400 points, a labelled bump at 300
+    out = client.predict(
+        "ecg", 0, handle_file(path), "series", "y", 40, 2, False, "conv", 3, 5, "percentile",
+        0.1, api_name="/train",
+    )  # fmt: skip
+    text, config = out[0], out[5]
+    assert {k: config[k] for k in ("variant", "window", "stride", "latent", "kind")} == {
+        "variant": "conv", "window": 40, "stride": 2, "latent": 5, "kind": "series",
+    }  # fmt: skip
+    assert (config["threshold_rule"], config["threshold_param"]) == ("percentile", 0.1)
+    assert config["dataset"] == "series.csv" and "3 checks run" in text
+    scored = client.predict("ecg", 0, handle_file(path), "y", False, api_name="/detect")
+    assert f"**series.csv**: {(400 - 40) // 2 + 1} samples" in scored[0]
+    assert "windows of 40 points" in scored[0]
+
+
+def test_train_defaults_and_another_rule(client, tmp_path):
+    from tests.training.test_anomaly import table_csv
+
+    path = table_csv(tmp_path)
+    auto = client.predict(
+        "ecg", 0, handle_file(path), "table", "label", 200, 1, False, "dense", 0, 0, "auto", 1.0,
+        api_name="/train",
+    )  # fmt: skip
+    assert auto[5]["threshold_rule"] == "best_f1"  # labelled: a validation split exists
+    assert "Read 60 rows x 4 columns, separator ','" in auto[0]
+    k = client.predict(
+        "ecg", 0, handle_file(path), "table", "label", 200, 1, False, "dense", 4, 2, "mean_std",
+        2.5, api_name="/train",
+    )  # fmt: skip
+    assert (k[5]["threshold_rule"], k[5]["threshold_param"], k[5]["latent"]) == ("mean_std", 2.5, 2)
+    assert "4 checks run" in k[0]
+
+
+def test_app_scores_an_uploaded_csv_and_trains(tmp_path, monkeypatch):
+    app = _app_with_model(monkeypatch, quick_model("anomaly"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4))
+    x[:6] += 8  # six planted outliers
+    frame = pd.DataFrame(x, columns=list("abcd")).assign(label=[1] * 6 + [0] * 114)
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    with client_for(app.demo) as client:
+        # the default model reads ECG windows: a 4-column table gets a clear refusal
+        with pytest.raises(Exception, match="scores one series column"):
+            client.predict("ecg", 0, handle_file(path), "label", False, api_name="/detect")
+        trained = client.predict(
+            "ecg", 0, handle_file(path), "table", "label", 40, 1, False, "dense", 20, 0,
+            "percentile", 0.05, api_name="/train",
+        )  # fmt: skip
+        assert "Trained a dense autoencoder on rows.csv" in trained[0]
+        out = client.predict("ecg", 0, handle_file(path), "label", False, api_name="/detect")
+        assert "Scored **rows.csv**" in out[0]
+        scores = pd.read_csv(out[8])
+        assert set(scores.columns) >= {"row", "error", "flagged", "label"}
+    assert scores.sort_values("error").tail(6)["label"].sum() >= 5  # outliers score highest
+
 
 BUDGET_MODELS = 2.5  # the test's budget holds two of the largest models, not three
+
+
 # Measured on 2 cores (`pytest -s` prints it): budget 50.2 MB; RSS growth after each of the five
 # trainings 57, 92, 89, 90 and 92 MB; peak +294 MB. What stays is the store's two models and
 # glibc's free lists (a process's first training also sets up ~200 MB for good, so the test
