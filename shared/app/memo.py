@@ -10,6 +10,11 @@ the server more than twice as much per answer.
 
 An answer can hold a file that something outside the app removes (a temp cleaner takes a CSV):
 `fresh` says whether a kept answer still holds, and one that does not is made again.
+
+Each asker gets the answer with update dicts of its own (`handed`): Gradio 6.31's
+`postprocess_update_dict` pops "value" out of the `gr.update` dict an event returns, so a
+second visitor handed the same dict got the slider, series and curves without their values (the
+series of whatever that visitor scored before). tests/app/test_memo.py shows Gradio still does.
 """
 
 from __future__ import annotations
@@ -35,11 +40,21 @@ class Memo(Generic[V]):
         with self.lock:
             answer = self.answers.get(key)
         if answer is not None and self.fresh(answer):
-            return answer
+            return handed(answer)
         answer = self.make(*key)
         with self.lock:
             self.answers.pop(key, None)
             self.answers[key] = answer
             while len(self.answers) > self.size:
                 del self.answers[next(iter(self.answers))]
-        return answer
+        return handed(answer)
+
+
+def handed(answer: V) -> V:
+    """`answer` (a NamedTuple of outputs) with a copy of each `gr.update` dict in it: Gradio
+    takes the value out of the one it is given. Other values are shared, not copied."""
+    if isinstance(answer, tuple) and hasattr(answer, "_replace"):
+        return answer._replace(
+            **{k: dict(v) for k, v in answer._asdict().items() if isinstance(v, dict)}
+        )
+    return answer

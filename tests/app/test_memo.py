@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
+
+import gradio as gr
+from gradio.blocks import postprocess_update_dict
 
 from shared.app.memo import Memo
 
@@ -47,3 +51,25 @@ def test_concurrent_askers_all_get_an_answer():
         t.join()
     assert len(answers) == 8 and all(a == ["k"] for a in answers)
     assert all(a is memo("k") for a in answers[-1:])
+
+
+class Answer(NamedTuple):
+    summary: str
+    slider: dict  # a gr.update
+
+
+def test_gradio_still_pops_the_value_of_an_update():
+    """Why `handed` copies: the day this fails, Gradio leaves the dict alone."""
+    update = gr.update(value=0.25, maximum=1.0)
+    postprocess_update_dict(gr.Slider(), update)
+    assert "value" not in update
+
+
+def test_each_asker_gets_update_dicts_of_its_own():
+    made = []
+    memo = Memo(lambda key: made.append(key) or Answer(key, gr.update(value=0.25)), size=2)
+    first = memo("ecg")
+    postprocess_update_dict(gr.Slider(), first.slider)  # Gradio answering the first visitor
+    second = memo("ecg")
+    assert second.slider["value"] == 0.25 and second.summary is first.summary
+    assert second.slider is not first.slider and made == ["ecg"]

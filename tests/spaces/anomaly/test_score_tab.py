@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import client_for
+from gradio_client import Client
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from shared.anomaly.report import FLAGGED_SHOWN
@@ -105,6 +106,19 @@ def test_the_slider_drives_every_output(client):
     assert counts == {"min": len(rows), "middle": (rows["error"] > middle).sum(), "max": 0}
 
 
+def test_every_visitor_gets_the_built_in_answer_whole(served_url):
+    """The served ECG answer is made once and handed to each visitor: the second one's slider,
+    series and curves still carry their values (Gradio takes them out of the dict it answers)."""
+    first, second = (
+        Client(served_url, verbose=False).predict("ecg", 0, None, "", False, api_name="/detect")
+        for _ in range(2)
+    )
+    for out in (first, second):
+        assert {"value", "maximum"} <= set(out[1]) and "value" in out[7] and "value" in out[9]
+    assert second[1] == first[1] and plot(second[7]) == plot(first[7])
+    assert plot(second[9]) == plot(first[9])  # ROC and PR
+
+
 def test_threshold_rules_are_one_click_away(client):
     out = client.predict("ecg", 0, None, "", False, api_name="/detect")
     rules, why = out[12], out[13]
@@ -141,9 +155,11 @@ def test_served_builtin_answer_is_made_once_and_equals_a_fresh_one(quick, monkey
     model = app.SESSIONS.served.model
     first = score_tab.detect(app.SESSIONS, app.SERVED, "ecg", 0, None, "", False, None)
     again = score_tab.detect(app.SESSIONS, app.SERVED, "ecg", 7, None, "", False, None)
-    # the digit means nothing for ECG, and the first view made the ECG answer at import
-    assert first is again is app.FIRST and drawn == []
-    assert all(a is b for a, b in zip(again, first, strict=True))
+    # the digit means nothing for ECG, and the first view made the ECG answer at import: the
+    # same answer each time, each gr.update dict a copy of its own (shared/app/memo.py, handed)
+    assert drawn == []
+    for a, b, c in zip(again, first, app.FIRST, strict=True):
+        assert (a == b == c and a is not b) if isinstance(a, dict) else (a is b is c)
     fresh = score_tab.answer(score(model, "ecg"))
     assert len(drawn) == 1
     for field in ("summary", "count", "report"):
@@ -173,7 +189,7 @@ def initial_values(app) -> list:
 def test_the_first_view_is_the_served_ecg_answer(quick, monkeypatch):
     app = _app_with_model(monkeypatch, quick)
     first = app.FIRST
-    assert first is app.SERVED("ecg", 0)  # made once, at import
+    assert app.SERVED("ecg", 0).scored is first.scored  # made once, at import
     assert first.scored.name == "ecg"
     assert f"above {app.SESSIONS.served.model.config.threshold:.4g}" in first.count
     shown = initial_values(app)
