@@ -37,8 +37,8 @@ def load_app(name: str, module_name: str | None = None) -> ModuleType:
     Its folder goes first on sys.path, as when it runs as a script or in a Space bundle, so an
     app imports its own tab modules (spaces/cbow/model_tab.py). Every module named like one of
     the folder's files is forgotten first (a module loaded earlier keeps its own): apps may name
-    their tab modules alike, and a tab module that loads a model at import (uses_tab.py) reads
-    this load's environment, as a fresh process would.
+    their tab modules alike, and whatever a tab module reads at import (its settings from the
+    environment) is this load's, as in a fresh process.
     """
     folder = HERE / name
     if str(folder) in sys.path:

@@ -49,6 +49,8 @@ SESSIONS = Sessions(
 SERVED = score_tab.served_answers(SESSIONS)  # the served model's answers on the built-ins
 FIRST = score_tab.first_view(SESSIONS, SERVED)  # the Detect tab as it opens, made once
 FIRST_MODEL = model_tab.model_view(SESSIONS)  # the Model tab as it opens
+USES = uses_tab.load(HERE)  # the digit models of "What else an autoencoder does"
+FIRST_USES = uses_tab.first_view(USES)  # that tab as it opens
 
 
 def model_info() -> str:
@@ -120,7 +122,7 @@ with gr.Blocks(title="Anomaly detection with an autoencoder", delete_cache=delet
         with gr.Tab("Model") as tab:
             model_tab.build(SESSIONS, described, session, tab)
         with gr.Tab("What else an autoencoder does"):
-            uses_tab.build(SESSIONS.served)
+            uses_tab.build(USES, FIRST_USES, SESSIONS.served)
         with gr.Tab("How it works"):
             gr.Markdown(HOW)
     gr.api(score_csv, api_name="score_csv")  # the MCP tool and API endpoint, no UI
