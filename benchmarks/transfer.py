@@ -8,10 +8,11 @@ Accuracy: the offline experiment with the training defaults, through the same fu
 training/transfer.py runs (`label_budget`, same seeds), so the app's Model tab shows these
 numbers: from scratch / head only / staged fine-tuning at 5, 10 and 25 labels per class and the
 full set (mean and spread over seeds), plus head-only variants (a hidden-layer head; the top
-stage unfrozen). Speed: training images/s with the backbone frozen against full fine-tuning
-(same model, batch, steps), and latency of the app's classify function for resnet18 at its
-native 224 px, with and without Grad-CAM. Timings alternate the compared settings inside each
-repeat and report medians, because the machine is shared.
+stage unfrozen), and the course's size x similarity chart (shared/transfer/quadrant.py) with as
+many seeds, in the same pool of runs. Speed: training images/s with the backbone frozen against
+full fine-tuning (same model, batch, steps), and latency of the app's classify function for
+resnet18 at its native 224 px, with and without Grad-CAM. Timings alternate the compared
+settings inside each repeat and report medians, because the machine is shared.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from PIL import Image
 from timm.data import resolve_model_data_config
 
 from benchmarks import report as report_file
-from shared.transfer import backbone, data, hub_io, recipe
+from shared.transfer import backbone, data, hub_io, quadrant, recipe
 from shared.transfer.cam import classify
 from training import pretrain, transfer
 
@@ -38,7 +39,7 @@ METHODS = ("scratch", "head_only", "fine_tuned")
 
 
 def accuracy_section(seeds: int) -> list[str]:
-    args = transfer.parse_args(["--seeds", str(seeds)])
+    args = transfer.parse_args(["--seeds", str(seeds), "--quadrant-seeds", str(seeds)])
     # the training jobs' thread count: the same arithmetic as `make demo`'s models, so the app's
     # Model tab and this table agree to the digit (and 1 thread is faster on 2 shared cores)
     threads = torch.get_num_threads()
@@ -52,9 +53,13 @@ def accuracy_section(seeds: int) -> list[str]:
         pretrain.save(source, model, names, config, source_metrics)
         images, labels, names = data.digits(data.DIGITS)
         probe = transfer.new_model(args, len(names), str(source), args.seed)
-        x, y = data.encode(images, resolve_model_data_config(probe)), torch.as_tensor(labels)
+        data_config = resolve_model_data_config(probe)
+        x, y = data.encode(images, data_config), torch.as_tensor(labels)
         splits = data.split(labels, 0.2, 0.2, args.seed)
-        _, full, few_label = transfer.label_budget(args, str(source), x, y, splits, len(names))
+        printed = transfer.printed_target(args, len(labels), data_config)
+        _, full, few_label, chart = transfer.label_budget(
+            args, str(source), x, y, splits, len(names), printed
+        )
         train, val, test = ((x[i], y[i]) for i in splits)
         variants = head_only_variants(args, str(source), train, val, test, len(names))
     torch.set_num_threads(threads)
@@ -90,6 +95,21 @@ def accuracy_section(seeds: int) -> list[str]:
     lines += ["", "Head-only variants (full set, same epochs, first seed):", ""]
     lines += ["| head-only variant | test accuracy |", "|---|---|"]
     lines += [f"| {name} | {acc:.2%} |" for name, acc in variants]
+    return lines + ["", *quadrant_section(chart)]
+
+
+def quadrant_section(runs: dict) -> list[str]:
+    """The size x similarity chart: its cells, their sentences, and each size on its own."""
+    lines = ["## Size x similarity: the course's chart, measured", ""]
+    lines += [quadrant.settings_text(runs), ""]
+    lines += quadrant.markdown(quadrant.means(runs["accuracy"]), runs)
+    lines += ["", "Each size on its own (test accuracy, mean (min, max) over seeds):", ""]
+    lines += ["| target | labels per class | " + " | ".join(quadrant.STRATEGIES.values()) + " |"]
+    lines += ["|---|---|" + "---|" * len(quadrant.STRATEGIES)]
+    for target, sizes in runs["accuracy"].items():
+        for size, accuracy in sizes.items():
+            cells = " | ".join(_mean_spread(accuracy[s]) for s in quadrant.STRATEGIES)
+            lines.append(f"| {quadrant.TARGETS[target]} | {size} | {cells} |")
     return lines
 
 

@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import PartialState
-from huggingface_hub import EvalResult
 from timm.data import resolve_model_data_config
 
-from shared.hub import artifacts_dir, load_json, save_json, write_model_card
+from shared.hub import artifacts_dir, load_json
 from shared.training import (
     add_common_args,
     is_main_process,
@@ -40,10 +39,10 @@ from shared.training import (
     seed_everything,
     training_command,
 )
-from shared.transfer import backbone, data, hub_io, recipe, tune
+from shared.transfer import backbone, data, glyphs, quadrant, recipe, tune
 from shared.transfer.augment import LIGHT
 from shared.transfer.schedule import CourseSchedule
-from training import parallel, pretrain
+from training import parallel, pretrain, transfer_card
 
 # --quick: timm's tiny registered test model at 16 px, a few seconds of CPU; still enough steps
 # that the model reads held-out digits (measured: about 85% of its 120 test digits)
@@ -56,8 +55,14 @@ QUICK = {
     "few_labels": "5",
     "few_epochs": 4,
     "seeds": 1,
+    "quadrant_seeds": 1,
     "max_images": 600,
 }
+# The size x similarity chart's seeds in the default run: 3, as the benchmark, because one seed
+# names winners by noise. Measured on 2 cores (load about 1), `python -m training.transfer`
+# took 26.6 s without the chart, 45.1 s with 1 seed and 108.1 s with 3; with 1 seed three of
+# the four cells were won by 0.3 points, and two of the four winners changed with 3 seeds.
+QUADRANT_SEEDS = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmark runs 3)",
     )
     p.add_argument(
+        "--quadrant-seeds",
+        type=int,
+        default=QUADRANT_SEEDS,
+        help="seeds of the size x similarity chart (printed against handwritten digits, 5 and "
+        "10 labels per class against the full set, four strategies); 0: off (default: "
+        f"{QUADRANT_SEEDS})",
+    )
+    p.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -245,6 +258,7 @@ def fits(folder: Path, args) -> bool:
 
 
 METHODS = ("scratch", "head_only", "fine_tuned")
+STAGED = ("fine_tuned", "upper_stages", "all_stages")  # the quadrant's two beside fine_tuned
 
 
 def train_method(args, source, train, val, test, num_classes: int, seed: int, epochs: int,
@@ -264,14 +278,17 @@ def train_method(args, source, train, val, test, num_classes: int, seed: int, ep
         model = new_model(args, num_classes, source, seed)
         probe = dataclasses.replace(config, head_lr_scale=args.probe_lr_scale)
         run = recipe.train_stage(model, train, val, probe, n_frozen=-1, seed=seed)
-    elif method == "fine_tuned":
+    elif method in STAGED:
         model = new_model(args, num_classes, source, seed)
         plan = [args.freeze_until, *args.unfreeze_plan]
+        if method != "fine_tuned":  # the quadrant's strategies have fixed plans
+            plan = list(quadrant.PLANS[method])
         stages = recipe.staged_finetune(model, train, val, config, plan, seed=seed)
         stages = [dataclasses.asdict(stage) for stage in stages]
         return model, {"accuracy": recipe.accuracy(model, test), "stages": stages}
     else:
-        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+        known = ", ".join(dict.fromkeys((*METHODS, *STAGED)))
+        raise ValueError(f"unknown method {method!r}: choose from {known}")
     return model, {"accuracy": recipe.accuracy(model, test), "run": dataclasses.asdict(run)}
 
 
@@ -349,8 +366,16 @@ def main(argv=None) -> None:
         source, metrics["source"] = glyph_source(args, out)
     images, labels, names, index = target_data(args)
     probe = new_model(args, len(names), source, args.seed)
-    x, y = data.encode(images, resolve_model_data_config(probe)), torch.as_tensor(labels)
+    data_config = resolve_model_data_config(probe)
+    x, y = data.encode(images, data_config), torch.as_tensor(labels)
     train_idx, val_idx, test_idx = data.split(labels, 0.2, 0.2, args.seed)
+    printed = None  # the chart's similar target: similar to the printed-letters source
+    if args.quadrant_seeds and not (args.data or args.hub_dataset or args.pretrained):
+        printed = printed_target(args, len(labels), data_config)
+        fewest = min(quadrant.fewest(y[train_idx]), quadrant.fewest(printed[1][printed[2][0]]))
+        if fewest < max(int(n) for n in quadrant.SIZES["small"]):
+            print(f"size x similarity chart skipped: a class has only {fewest} training images")
+            printed = None
     train, val, test = ((x[i], y[i]) for i in (train_idx, val_idx, test_idx))
     if args.tune:
         metrics["tuning"] = run_tuning(args, source, *train, len(names))
@@ -362,9 +387,12 @@ def main(argv=None) -> None:
         print("best trial:", best)
     # which images the model never trained on: the app offers held-out digits from these
     metrics["test_index"] = index[test_idx].tolist()
-    model, metrics["full"], metrics["few_label"] = label_budget(
-        args, source, x, y, (train_idx, val_idx, test_idx), len(names)
+    model, metrics["full"], metrics["few_label"], runs = label_budget(
+        args, source, x, y, (train_idx, val_idx, test_idx), len(names), printed
     )
+    if runs:
+        metrics["quadrant"], metrics["quadrant_runs"] = quadrant.means(runs["accuracy"]), runs
+        print("size x similarity:", {c: max(v, key=v.get) for c, v in metrics["quadrant"].items()})
     metrics["comparison_settings"] = comparison_settings(args, labels, train_idx)
     full = metrics["full"]
     metrics["stage_table"] = stage_table_per_stage(model, [args.freeze_until, *args.unfreeze_plan])
@@ -378,49 +406,42 @@ def main(argv=None) -> None:
         },
     )
     if is_main_process():
-        save(args, out, model, names, source, metrics)
+        transfer_card.save(args, out, model, names, source, metrics)
         maybe_push(out, args.push_to_hub)
 
 
-def label_budget(args, source, x, y, splits, num_classes: int) -> tuple:
+def label_budget(args, source, x, y, splits, num_classes: int, printed=None) -> tuple:
     """The course's figure: the three methods at the full budget and at few labels per class.
 
     Each setting runs once per seed (`--seeds`): the seed draws the few labels, the new head and
     the batch order; the train / val / test split stays the one of `--seed`. Every run is
     independent: they run on `--workers` processes, one torch thread each (the results are the
-    same for any number of workers). Returns the fine-tuned model of the first seed (the one the
-    app serves), the full-budget results and the few-label results. benchmarks/transfer.py calls
-    this too, so the app shows what it measures.
+    same for any number of workers). With `printed` (the similar target's images, labels and
+    splits, `printed_target`), the size x similarity chart's runs (`--quadrant-seeds`) share the
+    pool, and its digits runs that are runs of this figure run once. Returns the fine-tuned
+    model of the first seed (the one the app serves), the full-budget results, the few-label
+    results and the chart's runs (None without `printed`). benchmarks/transfer.py calls this
+    too, so the app shows what it measures.
     """
-    train_idx, val_idx, test_idx = splits
-    val, test = (x[val_idx], y[val_idx]), (x[test_idx], y[test_idx])
+    train_idx = splits[0]
     seeds = range(args.seed, args.seed + args.seeds)
-    common = {"args": args, "source": source, "test": test, "num_classes": num_classes}
-    jobs = []
-    # the longest runs first, so that the last ones to finish are short: the full budget, then
-    # the largest label budgets
-    for seed in seeds:
-        full_split = (x[train_idx], y[train_idx])
-        for method in METHODS:
-            run = {"train": full_split, "val": val, "seed": seed, "epochs": args.epochs}
-            keep = seed == args.seed and method == "fine_tuned"  # the model the app serves
-            jobs.append(_job(f"full seed {seed} {method}", {**common, **run, "method": method,
-                                                            "keep": keep}))  # fmt: skip
-    for per_class in sorted(args.few_labels, reverse=True):
-        for seed in seeds:
-            few = data.few_labels(y.numpy(), train_idx, per_class, seed)
-            # no validation set: with a handful of labels, a big labelled val set is cheating
-            run = {"train": (x[few], y[few]), "val": None, "seed": seed,
-                   "epochs": few_epochs(args, len(few))}  # fmt: skip
-            for method in METHODS:
-                name = f"{per_class}/class seed {seed} {method}"
-                jobs.append(_job(name, {**common, **run, "method": method}))
-    results = parallel.run_jobs(jobs, args.workers, args.threads, label="transfer")
+    common = {"args": args, "source": source, "num_classes": num_classes}
+    sizes = ["full", *sorted(args.few_labels, reverse=True)]
+    keep = run_name("", "full", args.seed, "fine_tuned")  # the model the app serves
+    figure = setting_jobs(args, common, x, y, splits, sizes, METHODS, seeds, keep)
+    jobs = {job.name: job for job in figure}
+    chart = quadrant_jobs(args, common, (x, y, splits), printed) if printed is not None else []
+    reused = sum(job.name in jobs for job in chart)
+    jobs.update({job.name: job for job in chart if job.name not in jobs})
+    # the longest runs first (most images seen), so that the last ones to finish are short
+    order = sorted(jobs.values(), key=lambda j: -j.kwargs["epochs"] * len(j.kwargs["train"][1]))
+    results = parallel.run_jobs(order, args.workers, args.threads, label="transfer")
     model = new_model(args, num_classes, source, args.seed)
-    model.load_state_dict(results[f"full seed {args.seed} fine_tuned"].pop("state_dict"))
+    model.load_state_dict(results[keep].pop("state_dict"))
     model.eval()
     full_runs = [
-        _comparison({m: results[f"full seed {seed} {m}"] for m in METHODS}, None) for seed in seeds
+        _comparison({m: results[run_name("", "full", seed, m)] for m in METHODS}, None)
+        for seed in seeds
     ]
     full = {k: v for k, v in full_runs[0].items() if k != "model"}
     full["seeds"] = {m: [run["accuracy"][m] for run in full_runs] for m in METHODS}
@@ -429,14 +450,118 @@ def label_budget(args, source, x, y, splits, num_classes: int) -> tuple:
     few_label = {}
     for per_class in args.few_labels:
         rows = [
-            {m: results[f"{per_class}/class seed {seed} {m}"]["accuracy"] for m in METHODS}
+            {m: results[run_name("", per_class, seed, m)]["accuracy"] for m in METHODS}
             for seed in seeds
         ]
         few_label[str(per_class)] = {
             "seeds": rows,
             **{k: float(np.mean([r[k] for r in rows])) for k in rows[0]},
         }
-    return model, full, few_label
+    runs = None
+    if printed is not None:
+        runs = quadrant_runs(args, results, len(train_idx) // num_classes, reused, len(chart))
+    return model, full, few_label, runs
+
+
+def run_name(prefix: str, size, seed: int, method: str) -> str:
+    """A run's job name: its target (a prefix), labels per class or "full", seed and method."""
+    setting = "full" if size == "full" else f"{size}/class"
+    return f"{prefix}{setting} seed {seed} {method}"
+
+
+def setting_jobs(args, common, x, y, splits, sizes, methods, seeds, keep="", prefix="") -> list:
+    """One job per size ("full" or labels per class), seed and method on `x`, `y` split by
+    `splits`; the job named `keep` returns its weights too."""
+    train_idx, val_idx, test_idx = splits
+    val, test = (x[val_idx], y[val_idx]), (x[test_idx], y[test_idx])
+    jobs = []
+    for size in sizes:
+        for seed in seeds:
+            if size == "full":
+                run = {"train": (x[train_idx], y[train_idx]), "val": val, "epochs": args.epochs}
+            else:
+                few = data.few_labels(y.numpy(), train_idx, size, seed)
+                epochs = few_epochs(args, len(few))
+                # no validation set: with a handful of labels, a big labelled val set is cheating
+                run = {"train": (x[few], y[few]), "val": None, "epochs": epochs}
+            for method in methods:
+                name = run_name(prefix, size, seed, method)
+                kwargs = {**common, **run, "test": test, "seed": seed, "method": method}
+                jobs.append(_job(name, {**kwargs, "keep": name == keep}))
+    return jobs
+
+
+def quadrant_seeds(args) -> range:
+    return range(args.seed, args.seed + args.quadrant_seeds)
+
+
+def quadrant_method(args, strategy: str) -> str:
+    """The run that is `strategy`: staged fine-tuning's own (METHODS) when its plan is the
+    same, so that the digits cells reuse the label-budget figure's runs."""
+    staged = [args.freeze_until, *args.unfreeze_plan]
+    if strategy != "head_only" and list(quadrant.PLANS.get(strategy, ())) == staged:
+        return "fine_tuned"
+    return strategy
+
+
+QUADRANT_TARGETS = {"dissimilar": "", "similar": "printed "}  # their job names' prefixes
+
+
+def quadrant_jobs(args, common, digits, printed) -> list[parallel.Job]:
+    """The chart's runs: each strategy at each of its sizes and seeds, on both targets."""
+    sizes = ["full", *sorted((int(n) for n in quadrant.SIZES["small"]), reverse=True)]
+    methods = [quadrant_method(args, s) for s in quadrant.STRATEGIES]
+    jobs = []
+    for target, (x, y, splits) in (("dissimilar", digits), ("similar", printed)):
+        prefix = QUADRANT_TARGETS[target]
+        jobs += setting_jobs(
+            args, common, x, y, splits, sizes, methods, quadrant_seeds(args), prefix=prefix
+        )
+    return jobs
+
+
+def quadrant_runs(args, results: dict, train_per_class: int, reused: int, total: int) -> dict:
+    """metrics.json's `quadrant_runs`: every run's accuracy ({target: {size: {strategy: [per
+    seed]}}}), and what made them; `quadrant.means` of it is metrics.json's `quadrant`."""
+    seeds = quadrant_seeds(args)
+    sizes = [*quadrant.SIZES["small"], *quadrant.SIZES["large"]]
+
+    def accuracies(prefix: str, size: str, strategy: str) -> list[float]:
+        method = quadrant_method(args, strategy)
+        return [results[run_name(prefix, size, seed, method)]["accuracy"] for seed in seeds]
+
+    table = {
+        target: {n: {s: accuracies(prefix, n, s) for s in quadrant.STRATEGIES} for n in sizes}
+        for target, prefix in QUADRANT_TARGETS.items()
+    }
+    n_classes = len(quadrant.DIGIT_CHARS)
+    epochs = {n: few_epochs(args, int(n) * n_classes) for n in quadrant.SIZES["small"]}
+    return {
+        "seeds": list(seeds),
+        "accuracy": table,
+        "settings": {
+            "epochs": {**epochs, "full": args.epochs},
+            "augment": args.augment,
+            "probe_lr_scale": args.probe_lr_scale,
+            "plans": {s: list(p) for s, p in quadrant.PLANS.items()},
+            "train_per_class": train_per_class,
+            "reused": reused,
+            "total": total,
+            "command": training_command("training.transfer"),
+        },
+        "target": {
+            "similar": f"printed digits {quadrant.DIGIT_CHARS} in the {len(glyphs.FACES)} faces "
+            f"of the letters source, glyph seed {args.seed + quadrant.PRINTED_SEED_OFFSET}",
+            "dissimilar": "scikit-learn's handwritten 8x8 digits",
+        },
+    }
+
+
+def printed_target(args, n_images: int, data_config: dict) -> tuple:
+    """The chart's similar target as model input: images, labels, and the digits' split rule."""
+    images, labels, _ = quadrant.printed_digits(n_images, args.img_size, args.seed)
+    splits = data.split(labels, 0.2, 0.2, args.seed)
+    return glyphs.to_model_input(images, data_config), torch.as_tensor(labels), splits
 
 
 def comparison_settings(args, labels: np.ndarray, train_idx) -> dict:
@@ -482,79 +607,6 @@ def stage_table_per_stage(model, plan: list[int]) -> list[dict]:
             rows.append({"step": f"stage {i + 1}", **row})
     backbone.freeze(model, 0)
     return rows
-
-
-def save(args, out: Path, model, names, source, metrics) -> None:
-    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    config["source"] = source
-    extra = {"head": {"dropout": args.dropout, "hidden": args.head_hidden}, "training": config}
-    if not (args.data or args.hub_dataset):  # the app prepares drawn digits like these 8x8 ones
-        extra["input_style"] = "digits"
-    hub_io.save(model, out, names, extra)
-    save_json(out / "metrics.json", metrics)
-    acc = metrics["full"]["accuracy"]
-    dataset = "handwritten digits" if not (args.data or args.hub_dataset) else "target data"
-    results = [
-        EvalResult(
-            task_type="image-classification",
-            dataset_type="sklearn-digits",
-            dataset_name=f"{dataset} (test split)",
-            metric_type="accuracy",
-            metric_value=value,
-            metric_name=f"{run.replace('_', ' ')} accuracy",
-        )
-        for run, value in acc.items()
-    ]
-    origin = f"from `{source}`" if source else "on ImageNet"
-    if "glyphs" in metrics.get("source", {}):
-        origin = "on printed letters (the offline stand-in for ImageNet)"
-    few = "\n".join(
-        f"| {n} | {r['scratch']:.4f} | {r['head_only']:.4f} | {r['fine_tuned']:.4f} |"
-        for n, r in metrics["few_label"].items()
-    )
-    write_model_card(
-        out,
-        title=f"{args.backbone} transfer-learned classifier",
-        summary=(
-            f"A timm `{args.backbone}` at {args.img_size} px. Backbone pretrained {origin}, "
-            f"then a new head and staged unfreezing on {dataset}. Labels: {', '.join(names)}."
-        ),
-        library_name="timm",
-        tags=["image-classification", "transfer-learning", "timm", "grad-cam"],
-        datasets=["sklearn-digits"],
-        eval_results=results,
-        command=training_command("training.transfer"),
-        usage=f"""import timm
-model = timm.create_model("local-dir:{out.name}", pretrained=True)  # or "hf-hub:ORG/NAME"
-from transformers import pipeline
-pipe = pipeline("image-classification", model="{out.name}")""",
-        pipeline_tag="image-classification",
-        extra=f"""
-## Few labels per class (test accuracy, mean over seeds)
-
-{settings_line(metrics)}
-
-| labels per class | scratch | head only | fine-tuned |
-|---|---|---|---|
-{few}
-""",
-    )
-
-
-def settings_line(metrics: dict) -> str:
-    """The comparison's settings in a sentence, for the model card."""
-    settings = metrics.get("comparison_settings")
-    if not settings:
-        return ""
-    seeds = settings["seeds"]
-    epochs = ", ".join(f"{k}: {v}" for k, v in settings["epochs"].items())
-    augment = "on" if settings["augment"] else "off"
-    return (
-        f"Every number is one real run per seed ({len(seeds)} seed(s): "
-        f"{', '.join(map(str, seeds))}) of each method on the same data; epochs per setting "
-        f"(labels per class or full) {epochs}; augmentation {augment}."
-        f" Command: `{settings['command']}` (`benchmarks/transfer.py` runs three seeds)."
-    )
 
 
 if __name__ == "__main__":

@@ -54,12 +54,12 @@ class GlyphConfig:
     seed: int = 0
 
 
-def prototypes() -> tuple[torch.Tensor, list[str]]:
-    """Every face x letter, white on black, scaled so its longer side fills a square frame."""
+def prototypes(chars: str = LETTERS) -> tuple[torch.Tensor, list[str]]:
+    """Every face x character, white on black, scaled so its longer side fills a square frame."""
     images = []
     for face in FACES:
         font = ImageFont.truetype(str(FONT_DIR / face), 2 * PROTO_SIZE)
-        for letter in LETTERS:
+        for letter in chars:
             canvas = Image.new("L", (3 * PROTO_SIZE, 3 * PROTO_SIZE))
             ImageDraw.Draw(canvas).text((PROTO_SIZE // 2, PROTO_SIZE // 2), letter, 255, font)
             glyph = canvas.crop(canvas.getbbox())
@@ -69,12 +69,15 @@ def prototypes() -> tuple[torch.Tensor, list[str]]:
             square = Image.new("L", (PROTO_SIZE, PROTO_SIZE))
             square.paste(glyph, ((PROTO_SIZE - width) // 2, (PROTO_SIZE - height) // 2))
             images.append(np.asarray(square))
-    return torch.from_numpy(np.stack(images)).float().div(255).unsqueeze(1), list(LETTERS)
+    return torch.from_numpy(np.stack(images)).float().div(255).unsqueeze(1), list(chars)
 
 
-def generate(config: GlyphConfig = GlyphConfig(), batch: int = 4096) -> tuple[torch.Tensor, ...]:
-    """`config.n_images` glyphs as uint8 (N, size, size), labels (N,), and the class names."""
-    protos, names = prototypes()
+def generate(
+    config: GlyphConfig = GlyphConfig(), batch: int = 4096, chars: str = LETTERS
+) -> tuple[torch.Tensor, ...]:
+    """`config.n_images` glyphs of `chars` (the source's letters by default) as uint8
+    (N, size, size), labels (N,), and the class names."""
+    protos, names = prototypes(chars)
     generator = torch.Generator().manual_seed(config.seed)
     labels = torch.randint(len(names), (config.n_images,), generator=generator)
     faces = torch.randint(len(FACES), (config.n_images,), generator=generator)

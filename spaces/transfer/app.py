@@ -74,6 +74,9 @@ HOW_IT_WORKS = f"""
    head-only and fine-tuned on the same data, epochs and augmentation, with 5, 10 and 25 labels
    per class and the full set (the table gives each figure's seeds: one in the default run,
    three in `benchmarks/transfer.py`): the fewer the labels, the more pretraining helps.
+   Beside it, the course's size x similarity chart, measured: from scratch, head only, the
+   upper stages and every stage fine-tuned, on printed digits (similar to the printed letters)
+   and on the handwritten ones, with 5 and 10 labels per class and with the full set.
 
 **Your image:** for the digit model, a drawing or photo is made to look like the training
 digits: a light background is inverted to white ink on black, the ink is cropped, squared and

@@ -1,10 +1,11 @@
-"""The Model tab: the course's figure (pretrained or from scratch as the labels shrink), the
-staged fine-tuning and its curves, all from the served model's metrics.json; and the session
-models' share of the memory budget."""
+"""The Model tab: the course's figure (pretrained or from scratch as the labels shrink), its
+size x similarity chart (quadrant_view.py), the staged fine-tuning and its curves, all from the
+served model's metrics.json; and the session models' share of the memory budget."""
 
 from __future__ import annotations
 
 import gradio as gr
+import quadrant_view
 
 from shared.transfer import report
 
@@ -28,6 +29,7 @@ def build(metrics: dict) -> gr.Markdown:
         elem_id="transfer-curve",
     )
     gr.Dataframe(report.comparison_table(metrics), elem_id="transfer-comparison")
+    quadrant_view.build(metrics)
     gr.Markdown("Frozen and trained stages of staged fine-tuning (parameter counts):")
     gr.Dataframe(report.stage_frame(metrics), elem_id="transfer-stages")
     with gr.Row():

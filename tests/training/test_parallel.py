@@ -79,7 +79,7 @@ def test_transfer_comparison_is_the_same_on_one_and_two_workers():
         y = torch.as_tensor(labels[keep])
         splits = data.split(labels[keep], 0.2, 0.2, args.seed)
         runs.append((args, x, y, splits, transfer.label_budget(args, None, x, y, splits, 10)))
-    (args, x, y, splits, (model1, full1, few1)), (*_, (model2, full2, few2)) = runs
+    (args, x, y, splits, (model1, full1, few1, _)), (*_, (model2, full2, few2, _)) = runs
     assert _without_seconds(few1) == _without_seconds(few2)
     assert _without_seconds(full1) == _without_seconds(full2)
     assert _same_weights(model1.state_dict(), model2.state_dict())

@@ -46,6 +46,7 @@ FLAGS = {
     "--few-labels": "3,4",
     "--few-epochs": "2",
     "--seeds": "2",
+    "--quadrant-seeds": "0",  # the size x similarity chart off (tests/transfer/test_quadrant.py)
     "--threads": "1",
     "--max-images": "200",
     "--workers": "2",  # the runs in two processes (tests/training/test_parallel.py: same numbers)
@@ -78,6 +79,7 @@ def test_every_setting_reaches_the_saved_config(run):
 def test_every_setting_shaped_the_run(run):
     metrics = load_json(run / "metrics.json")
     assert set(metrics["few_label"]) == {"3", "4"}
+    assert "quadrant" not in metrics and "quadrant_runs" not in metrics  # --quadrant-seeds 0
     assert all(len(v["seeds"]) == 2 for v in metrics["few_label"].values())
     full = metrics["full"]
     assert all(len(v) == 2 for v in full["seeds"].values())  # --seeds 2
