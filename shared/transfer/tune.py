@@ -14,12 +14,13 @@ study so far.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 import optuna
 from sklearn.model_selection import StratifiedKFold
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from shared.transfer.data import TransferInputError
 
@@ -27,6 +28,8 @@ from shared.transfer.data import TransferInputError
 FoldFn = Callable[[dict, np.ndarray, np.ndarray], float]
 STUDY_NAME = "transfer-tune"  # one study per storage: workers given the same URL join it
 JOURNAL = "journal:"  # a URL of this scheme names a journal file, every other one an RDB URL
+RDB_TRIES = 5  # workers that start together on a new database race to create its tables
+RACES = ("already exists", "database is locked")  # what the slower one sees: transient
 
 
 def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
@@ -43,17 +46,31 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         if url.startswith(JOURNAL):
             backend = optuna.storages.journal.JournalFileBackend(url.removeprefix(JOURNAL))
             return optuna.storages.JournalStorage(backend)
-        try:
-            return optuna.storages.RDBStorage(url)
-        except IntegrityError:
-            # two workers that start at once both create the empty database's tables, and the
-            # slower one's insert fails (seen in the two-worker test): the tables now exist
-            return optuna.storages.RDBStorage(url)
+        return open_rdb(url)
     except (OSError, SQLAlchemyError) as err:
         raise TransferInputError(
             f"--storage {url!r} could not be opened ({err.__class__.__name__}: {err}). Give "
             "journal:PATH for a journal file, or a database URL such as sqlite:///study.db."
         ) from None
+
+
+def open_rdb(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's RDBStorage for `url`, tolerating the other workers that create it at the same time.
+
+    Two workers that start at once on an empty database both create its tables. The slower one
+    fails with "table ... already exists" (OperationalError) or on the version row's insert
+    (IntegrityError); both were seen in the two-worker test. A moment later the tables exist, so
+    it opens again. Any other error, or the same one `RDB_TRIES` times, goes up to the caller.
+    """
+    for attempt in range(1, RDB_TRIES + 1):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (IntegrityError, OperationalError) as err:
+            racing = isinstance(err, IntegrityError) or any(m in str(err) for m in RACES)
+            if not racing or attempt == RDB_TRIES:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
 
 
 def suggest(trial: optuna.Trial, n_stages: int) -> dict:
